@@ -1,0 +1,45 @@
+# Two commands do everything: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test stop bench lint install system-packages test-system-packages clean
+
+run: install system-packages
+	$(BIN)/assetmap db upgrade
+	$(BIN)/assetmap demo
+	$(BIN)/assetmap serve
+
+test: install system-packages test-system-packages
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+stop:
+	@if [ -x $(BIN)/assetmap ]; then $(BIN)/assetmap stop; else echo "nothing to stop"; fi
+
+bench: install system-packages test-system-packages
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# PostgreSQL and PostGIS for the embedded cluster (skipped when DATABASE_URL is set).
+system-packages:
+	@tools/system-packages run
+
+# Chromium for the browser tests, GDAL's ogrinfo for the OGC API client tests.
+test-system-packages:
+	@tools/system-packages test
+
+clean: stop
+	rm -rf $(VENV) var

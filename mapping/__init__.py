@@ -1,0 +1,35 @@
+"""The Kirklees community asset map: a Flask app over PostGIS.
+
+`create_app(config=None)` builds the app; nothing is created at import time.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from mapping.config import PROJECT_ROOT, Settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` overrides settings read from the environment (tests)."""
+    settings = Settings.from_env().with_overrides(config)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    app.config.update(settings.extra)
+    app.extensions["assetmap.settings"] = settings
+
+    from mapping import db, errors, health, residents
+
+    db.init_app(app, settings)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(residents.bp)
+
+    @app.context_processor
+    def inject_settings():
+        return {"settings": settings}
+
+    return app

@@ -1,0 +1,94 @@
+"""Settings read once from environment variables, with documented defaults.
+
+Every setting is listed in docs/deploying.md; tests/test_docs.py fails when one is not.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the app, the CLI and the importers need to know about their surroundings."""
+
+    # None means "use the embedded cluster under var/".
+    database_url: str | None = None
+    # Read-only queries go here when set (a streaming replica).
+    database_replica_url: str | None = None
+    var_dir: Path = PROJECT_ROOT / "var"
+    embedded_port: int = 54329
+    statement_timeout_ms: int = 15000
+    pool_size: int = 5
+    pool_timeout_s: float = 5.0
+    secret_key: str = "dev-only-not-secret"
+    basemap_url: str = OSM_TILES
+    basemap_attribution: str = OSM_ATTRIBUTION
+    # Places further than this outside the wards' union are flagged on import.
+    district_margin_m: float = 2000.0
+    data_licence: str = "Open Government Licence v3.0"
+    data_attribution: str = "Kirklees Council community asset map"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            database_url=_env("DATABASE_URL"),
+            database_replica_url=_env("DATABASE_REPLICA_URL"),
+            var_dir=Path(_env("ASSETMAP_VAR_DIR", str(PROJECT_ROOT / "var"))),
+            embedded_port=int(_env("ASSETMAP_EMBEDDED_PORT", "54329")),
+            statement_timeout_ms=int(_env("STATEMENT_TIMEOUT_MS", "15000")),
+            pool_size=int(_env("DB_POOL_SIZE", "5")),
+            pool_timeout_s=float(_env("DB_POOL_TIMEOUT_S", "5")),
+            secret_key=_env("SECRET_KEY", "dev-only-not-secret"),
+            basemap_url=_env("BASEMAP_URL", OSM_TILES),
+            basemap_attribution=_env("BASEMAP_ATTRIBUTION", OSM_ATTRIBUTION),
+            district_margin_m=float(_env("DISTRICT_MARGIN_M", "2000")),
+            data_licence=_env("DATA_LICENCE", "Open Government Licence v3.0"),
+            data_attribution=_env("DATA_ATTRIBUTION", "Kirklees Council community asset map"),
+        )
+
+    def with_overrides(self, overrides: dict | None) -> "Settings":
+        if not overrides:
+            return self
+        known = {f.name for f in fields(self)}
+        chosen = {k: v for k, v in overrides.items() if k in known}
+        extra = {k: v for k, v in overrides.items() if k not in known}
+        return replace(self, **chosen, extra={**self.extra, **extra})
+
+    def resolved_database_url(self) -> str:
+        """The URL to connect to, starting the embedded cluster when none is configured."""
+        if self.database_url:
+            return self.database_url
+        from mapping import embedded
+
+        return embedded.ensure_running(self.var_dir, self.embedded_port)
+
+
+# The environment variables the settings read, for the docs test.
+ENVIRONMENT_VARIABLES = (
+    "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
+    "ASSETMAP_VAR_DIR",
+    "ASSETMAP_EMBEDDED_PORT",
+    "STATEMENT_TIMEOUT_MS",
+    "DB_POOL_SIZE",
+    "DB_POOL_TIMEOUT_S",
+    "SECRET_KEY",
+    "BASEMAP_URL",
+    "BASEMAP_ATTRIBUTION",
+    "DISTRICT_MARGIN_M",
+    "DATA_LICENCE",
+    "DATA_ATTRIBUTION",
+)

@@ -1,0 +1,202 @@
+"""A private PostgreSQL + PostGIS cluster under var/, used when DATABASE_URL is unset.
+
+PostgreSQL refuses to run as root, so when the caller is root the cluster belongs to
+the unprivileged `postgres` user and every server command runs through `runuser`.
+Otherwise it runs as the caller. It listens on 127.0.0.1 only, on its own port.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+SUPERUSER = "assetmap"
+DATABASE = "assetmap"
+SERVICE_USER = "postgres"
+
+
+class EmbeddedError(RuntimeError):
+    """The embedded cluster cannot be created or started; the message says what to do."""
+
+
+def _bindir() -> Path:
+    configured = os.environ.get("PG_BINDIR")
+    if configured:
+        return Path(configured)
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if candidates:
+        return Path(candidates[-1])
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    raise EmbeddedError(
+        "PostgreSQL server binaries were not found. Install them with:\n"
+        "  sudo apt-get install -y postgresql postgresql-15-postgis-3\n"
+        "or set DATABASE_URL to an existing PostGIS database."
+    )
+
+
+def _check_postgis(bindir: Path) -> None:
+    pg_config = shutil.which("pg_config") or str(bindir / "pg_config")
+    try:
+        sharedir = subprocess.run([pg_config, "--sharedir"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        sharedir = str(Path("/usr/share/postgresql") / bindir.parent.name)
+    if not glob.glob(os.path.join(sharedir, "extension", "postgis.control")):
+        version = bindir.parent.name
+        raise EmbeddedError(
+            "PostGIS is not installed for PostgreSQL %s. Install it with:\n"
+            "  sudo apt-get install -y postgresql-%s-postgis-3" % (version, version)
+        )
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    if _as_root():
+        args = ["runuser", "-u", SERVICE_USER, "--"] + args
+    return subprocess.run(args, capture_output=True, text=True, **kwargs)
+
+
+def _service_user_can_use(path: Path) -> bool:
+    probe = subprocess.run(["runuser", "-u", SERVICE_USER, "--", "test", "-w", str(path)],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+def data_dir(var_dir: Path) -> Path:
+    """Where the cluster lives: var/pgdata, or a link from it when root's tree is closed."""
+    return var_dir / "pgdata"
+
+
+def _prepare_dirs(var_dir: Path) -> Path:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir(var_dir)
+    if target.exists() or target.is_symlink():
+        return target
+    if not _as_root():
+        target.mkdir(mode=0o700)
+        return target
+    import pwd
+
+    entry = pwd.getpwnam(SERVICE_USER)
+    os.chown(var_dir, entry.pw_uid, entry.pw_gid)
+    if _service_user_can_use(var_dir):
+        target.mkdir(mode=0o700)
+        os.chown(target, entry.pw_uid, entry.pw_gid)
+        return target
+    # The checkout sits somewhere postgres cannot reach (say under /root): keep the
+    # cluster in a directory of its own, named after the checkout, and link to it.
+    digest = hashlib.sha1(str(var_dir.resolve()).encode()).hexdigest()[:10]
+    outside = Path("/var/tmp") / ("assetmap-pg-" + digest)
+    outside.mkdir(mode=0o700, exist_ok=True)
+    os.chown(outside, entry.pw_uid, entry.pw_gid)
+    target.symlink_to(outside)
+    return target
+
+
+def _initialised(pgdata: Path) -> bool:
+    return (pgdata / "PG_VERSION").exists()
+
+
+def _init_cluster(bindir: Path, pgdata: Path, port: int) -> None:
+    result = _run([str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "-A", "trust",
+                   "-E", "UTF8", "--locale=C.UTF-8"])
+    if result.returncode != 0:
+        raise EmbeddedError("initdb failed:\n" + result.stdout + result.stderr)
+    settings = (
+        "\n# assetmap embedded cluster\n"
+        "listen_addresses = '127.0.0.1'\n"
+        f"port = {port}\n"
+        "unix_socket_directories = ''\n"
+        "max_connections = 200\n"
+        "shared_buffers = 256MB\n"
+        "work_mem = 16MB\n"
+        "maintenance_work_mem = 256MB\n"
+        # A development cluster: losing the last few commits in a crash is acceptable,
+        # corrupting the cluster is not, so only synchronous_commit is relaxed.
+        "synchronous_commit = off\n"
+        "max_wal_size = 2GB\n"
+        "log_min_messages = warning\n"
+    )
+    conf = pgdata / "postgresql.conf"
+    if _as_root():
+        _run(["sh", "-c", f"cat >> '{conf}'"], input=settings, check=True)
+    else:
+        with open(conf, "a") as handle:
+            handle.write(settings)
+
+
+def is_running(var_dir: Path) -> bool:
+    pgdata = data_dir(var_dir)
+    if not _initialised(pgdata):
+        return False
+    result = _run([str(_bindir() / "pg_ctl"), "status", "-D", str(pgdata)])
+    return result.returncode == 0
+
+
+def url(port: int, database: str = DATABASE) -> str:
+    return f"postgresql+psycopg2://{SUPERUSER}@127.0.0.1:{port}/{database}"
+
+
+def _create_database(port: int) -> None:
+    import psycopg2
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres")
+            break
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{DATABASE}"')
+    conn.close()
+
+
+def ensure_running(var_dir: Path, port: int) -> str:
+    """Create and start the cluster if needed; return its SQLAlchemy URL."""
+    var_dir = Path(var_dir)
+    bindir = _bindir()
+    pgdata = _prepare_dirs(var_dir)
+    if not _initialised(pgdata):
+        _check_postgis(bindir)
+        _init_cluster(bindir, pgdata, port)
+    if not is_running(var_dir):
+        _check_postgis(bindir)
+        log = pgdata / "server.log"
+        result = _run([str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(pgdata),
+                       "-l", str(log), "-o", f"-p {port}"])
+        if result.returncode != 0:
+            tail = ""
+            try:
+                tail = _run(["tail", "-20", str(log)]).stdout
+            except OSError:
+                pass
+            raise EmbeddedError(f"the embedded PostgreSQL did not start:\n{result.stderr}{tail}")
+    _create_database(port)
+    return url(port)
+
+
+def stop(var_dir: Path) -> bool:
+    """Stop the cluster; False when it was not running."""
+    var_dir = Path(var_dir)
+    if not is_running(var_dir):
+        return False
+    result = _run([str(_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D",
+                   str(data_dir(var_dir))])
+    if result.returncode != 0:
+        raise EmbeddedError("pg_ctl stop failed:\n" + result.stderr)
+    return True

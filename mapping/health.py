@@ -1,0 +1,52 @@
+"""Health endpoints for load balancers and the docker-compose healthcheck."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from mapping import db
+
+bp = Blueprint("health", __name__)
+
+
+def _database_status() -> dict:
+    with db.engine().connect() as connection:
+        return {
+            "status": "ok",
+            "postgis": db.postgis_version(connection),
+            "postgresql": connection.execute(text("SHOW server_version")).scalar_one(),
+            "migration": db.current_revision(connection),
+            "migration_head": db.head_revision(),
+        }
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 with the PostGIS version and migration when the database answers, else 503."""
+    try:
+        body = _database_status()
+    except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
+        response = jsonify({"type": "about:blank", "title": "Service unavailable", "status": 503,
+                            "detail": "database unreachable: " + type(error).__name__})
+        response.status_code = 503
+        response.mimetype = "application/problem+json"
+        return response
+    return jsonify(body)
+
+
+@bp.get("/livez")
+def livez():
+    """The process is up; says nothing of the database."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready to serve: the database answers and is migrated to head."""
+    response = healthz()
+    if response.status_code == 200 and response.json["migration"] != response.json["migration_head"]:
+        response = jsonify({"type": "about:blank", "title": "Service unavailable", "status": 503,
+                            "detail": "database is not migrated to head"})
+        response.status_code = 503
+        response.mimetype = "application/problem+json"
+    return response
