@@ -46,8 +46,10 @@ def _test_database_url() -> str:
     if os.environ.get("TEST_DATABASE_URL"):
         return os.environ["TEST_DATABASE_URL"]
     url = make_url(_server_url())
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return url.set(database=f"assetmap_test_{worker}").render_as_string(hide_password=False)
+    # ASSETMAP_TEST_DB lets two test runs share one server without dropping each other's data.
+    name = os.environ.get("ASSETMAP_TEST_DB") or "assetmap_test_" + os.environ.get(
+        "PYTEST_XDIST_WORKER", "main")
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def _recreate(url: str) -> None:

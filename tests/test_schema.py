@@ -2,6 +2,7 @@
 places are assigned to areas, migrations round-trip, and a data version tracks changes."""
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from mapping import db as database
@@ -126,7 +127,7 @@ def test_metric_twin_is_british_national_grid(db):
 
 
 def test_downgrade_to_base_and_upgrade_round_trips_on_a_populated_database(database_url):
-    url = with_database(database_url, "assetmap_test_roundtrip")
+    url = with_database(database_url, make_url(database_url).database + "_roundtrip")
     _recreate(url)
     database.upgrade(url)
     engine = create_engine(url)
