@@ -72,15 +72,16 @@ def _service_user_can_use(path: Path) -> bool:
 
 
 def data_dir(var_dir: Path) -> Path:
-    """Where the cluster lives: var/pgdata, or a link from it when root's tree is closed."""
-    return var_dir / "pgdata"
+    """Where the cluster lives: var/pgdata, or where var/pgdata links to when the checkout
+    is somewhere the postgres user cannot reach."""
+    return (Path(var_dir) / "pgdata").resolve()
 
 
 def _prepare_dirs(var_dir: Path) -> Path:
     var_dir.mkdir(parents=True, exist_ok=True)
-    target = data_dir(var_dir)
-    if target.exists() or target.is_symlink():
-        return target
+    target = var_dir / "pgdata"
+    if target.exists():
+        return target.resolve()
     if not _as_root():
         target.mkdir(mode=0o700)
         return target
@@ -98,8 +99,10 @@ def _prepare_dirs(var_dir: Path) -> Path:
     outside = Path("/var/tmp") / ("assetmap-pg-" + digest)
     outside.mkdir(mode=0o700, exist_ok=True)
     os.chown(outside, entry.pw_uid, entry.pw_gid)
+    if target.is_symlink():
+        target.unlink()
     target.symlink_to(outside)
-    return target
+    return outside
 
 
 def _initialised(pgdata: Path) -> bool:
