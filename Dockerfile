@@ -1,0 +1,22 @@
+# The app image for docker-compose.yml: gunicorn serving mapping.wsgi:app.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml setup.cfg README.md ./
+COPY mapping ./mapping
+COPY layers ./layers
+COPY importers ./importers
+COPY templates ./templates
+COPY static ./static
+COPY package*.json ./
+RUN pip install --no-cache-dir -e . \
+ && if [ -f package.json ]; then npm install --omit=dev --no-audit --no-fund; fi
+
+RUN useradd --system --home /app assetmap
+USER assetmap
+EXPOSE 5000
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--access-logfile", "-", "mapping.wsgi:app"]
