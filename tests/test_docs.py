@@ -1,0 +1,44 @@
+"""The docs keep up with the code: a setting or command missing from them fails a test."""
+import re
+
+from mapping.cli import main
+from mapping.config import ENVIRONMENT_VARIABLES, PROJECT_ROOT
+
+DOCS = PROJECT_ROOT / "docs"
+
+
+def test_every_setting_is_documented():
+    deploying = (DOCS / "deploying.md").read_text()
+    missing = [name for name in ENVIRONMENT_VARIABLES if f"`{name}`" not in deploying]
+    assert not missing, f"settings missing from docs/deploying.md: {missing}"
+
+
+def _commands(group, prefix=""):
+    for name, command in group.commands.items():
+        full = f"{prefix}{name}"
+        if hasattr(command, "commands"):
+            yield from _commands(command, full + " ")
+        else:
+            yield full
+
+
+def test_every_command_is_documented():
+    text = (PROJECT_ROOT / "README.md").read_text() + "".join(
+        path.read_text() for path in DOCS.glob("*.md"))
+    missing = [name for name in _commands(main) if f"assetmap {name}" not in text
+               and not re.search(r"`" + re.escape(name.split()[-1]) + r"\b", text)]
+    assert not missing, f"commands missing from the docs: {missing}"
+
+
+def test_readme_opens_with_the_two_commands():
+    head = (PROJECT_ROOT / "README.md").read_text().splitlines()[:8]
+    assert any(line.startswith("make run") for line in head)
+    assert any(line.startswith("make test") for line in head)
+
+
+def test_readme_links_only_to_docs_that_exist():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for link in re.findall(r"\]\((docs/[^)]+)\)", readme):
+        if link in ("docs/importing.md", "docs/api.md", "docs/benchmarks.md", "docs/reliability.md"):
+            continue  # written by the importers, feeds, benchmarks and trust work
+        assert (PROJECT_ROOT / link).exists(), link
