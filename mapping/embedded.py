@@ -79,7 +79,13 @@ def data_dir(var_dir: Path) -> Path:
 
 def _prepare_dirs(var_dir: Path) -> Path:
     var_dir.mkdir(parents=True, exist_ok=True)
-    target = var_dir / "pgdata"
+    return _cluster_directory(var_dir / "pgdata")
+
+
+def _cluster_directory(target: Path) -> Path:
+    """A directory for a cluster at `target` that the server's user can write: `target`
+    itself, or (root's checkout being out of the postgres user's reach, say under /root)
+    a directory in /var/tmp named after it, which `target` then links to."""
     if target.exists():
         return target.resolve()
     if not _as_root():
@@ -88,14 +94,12 @@ def _prepare_dirs(var_dir: Path) -> Path:
     import pwd
 
     entry = pwd.getpwnam(SERVICE_USER)
-    os.chown(var_dir, entry.pw_uid, entry.pw_gid)
-    if _service_user_can_use(var_dir):
+    os.chown(target.parent, entry.pw_uid, entry.pw_gid)
+    if _service_user_can_use(target.parent):
         target.mkdir(mode=0o700)
         os.chown(target, entry.pw_uid, entry.pw_gid)
         return target
-    # The checkout sits somewhere postgres cannot reach (say under /root): keep the
-    # cluster in a directory of its own, named after the checkout, and link to it.
-    digest = hashlib.sha1(str(var_dir.resolve()).encode()).hexdigest()[:10]
+    digest = hashlib.sha1(str(target.resolve()).encode()).hexdigest()[:10]
     outside = Path("/var/tmp") / ("assetmap-pg-" + digest)
     outside.mkdir(mode=0o700, exist_ok=True)
     os.chown(outside, entry.pw_uid, entry.pw_gid)
@@ -203,3 +207,26 @@ def stop(var_dir: Path) -> bool:
     if result.returncode != 0:
         raise EmbeddedError("pg_ctl stop failed:\n" + result.stderr)
     return True
+
+
+def start_replica(primary_port: int, replica_dir: Path, port: int) -> str:
+    """Make a streaming replica of the cluster on `primary_port` in `replica_dir`, start it
+    on `port`, and return its URL. For trying DATABASE_REPLICA_URL on one machine."""
+    bindir = _bindir()
+    Path(replica_dir).parent.mkdir(parents=True, exist_ok=True)
+    replica_dir = _cluster_directory(Path(replica_dir))
+    result = _run([str(bindir / "pg_basebackup"), "-D", str(replica_dir), "-h", "127.0.0.1",
+                   "-p", str(primary_port), "-U", SUPERUSER, "-X", "stream", "-R",
+                   "--checkpoint=fast"])
+    if result.returncode != 0:
+        raise EmbeddedError("pg_basebackup failed:\n" + result.stderr)
+    result = _run([str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(replica_dir),
+                   "-l", str(replica_dir / "server.log"), "-o", f"-p {port}"])
+    if result.returncode != 0:
+        raise EmbeddedError("the replica did not start:\n" + result.stderr)
+    return url(port)
+
+
+def stop_directory(pgdata: Path) -> None:
+    """Stop whatever cluster runs in `pgdata` (a replica made by start_replica)."""
+    _run([str(_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(Path(pgdata).resolve())])
