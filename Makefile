@@ -17,7 +17,8 @@ test: install system-packages test-system-packages
 stop:
 	@if [ -x $(BIN)/assetmap ]; then $(BIN)/assetmap stop; else echo "nothing to stop"; fi
 
-bench: install system-packages test-system-packages
+bench: install system-packages
+	@tools/system-packages bench
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
