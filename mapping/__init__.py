@@ -21,12 +21,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.extra)
     app.extensions["assetmap.settings"] = settings
 
-    from mapping import db, errors, health, residents
+    from mapping import db, errors, health, residents, security
 
     db.init_app(app, settings)
     errors.init_app(app)
+    security.init_app(app, settings)
     app.register_blueprint(health.bp)
     app.register_blueprint(residents.bp)
+    security.apply_rate_limits(app, settings)
 
     @app.context_processor
     def inject_settings():

@@ -39,6 +39,15 @@ class Settings:
     district_margin_m: float = 2000.0
     data_licence: str = "Open Government Licence v3.0"
     data_attribution: str = "Kirklees Council community asset map"
+    # Who may frame our pages (the printable ward maps are made for embedding).
+    frame_ancestors: str = "'self'"
+    # How many reverse proxies sit in front (for the client address and https).
+    proxy_count: int = 0
+    upload_max_mb: int = 50
+    secure_cookies: bool = False
+    ratelimit_storage_uri: str = "memory://"
+    rate_limit_search: str = "120 per minute"
+    lock_timeout_ms: int = 3000
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -57,6 +66,13 @@ class Settings:
             district_margin_m=float(_env("DISTRICT_MARGIN_M", "2000")),
             data_licence=_env("DATA_LICENCE", "Open Government Licence v3.0"),
             data_attribution=_env("DATA_ATTRIBUTION", "Kirklees Council community asset map"),
+            frame_ancestors=_env("FRAME_ANCESTORS", "'self'"),
+            proxy_count=int(_env("PROXY_COUNT", "0")),
+            upload_max_mb=int(_env("UPLOAD_MAX_MB", "50")),
+            secure_cookies=_env("SECURE_COOKIES", "false").lower() in ("1", "true", "yes"),
+            ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", "memory://"),
+            rate_limit_search=_env("RATE_LIMIT_SEARCH", "120 per minute"),
+            lock_timeout_ms=int(_env("LOCK_TIMEOUT_MS", "3000")),
         )
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
@@ -91,4 +107,11 @@ ENVIRONMENT_VARIABLES = (
     "DISTRICT_MARGIN_M",
     "DATA_LICENCE",
     "DATA_ATTRIBUTION",
+    "FRAME_ANCESTORS",
+    "PROXY_COUNT",
+    "UPLOAD_MAX_MB",
+    "SECURE_COOKIES",
+    "RATELIMIT_STORAGE_URI",
+    "RATE_LIMIT_SEARCH",
+    "LOCK_TIMEOUT_MS",
 )

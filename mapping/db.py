@@ -21,7 +21,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, settings: Settings, *, read_only: bool = False) -> Engine:
-    options = f"-c statement_timeout={int(settings.statement_timeout_ms)} -c application_name=assetmap"
+    # A locked table fails a request in seconds instead of holding a worker for the whole
+    # statement timeout.
+    options = (f"-c statement_timeout={int(settings.statement_timeout_ms)} "
+               f"-c lock_timeout={int(settings.lock_timeout_ms)} -c application_name=assetmap")
     if read_only:
         options += " -c default_transaction_read_only=on"
     return create_engine(

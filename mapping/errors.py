@@ -60,8 +60,10 @@ def _is_unavailable(error: Exception) -> bool:
     if isinstance(error, (OperationalError, PoolTimeout)):
         return True
     original = getattr(error, "orig", None)
-    # psycopg2 QueryCanceled: the statement timeout fired.
-    return getattr(original, "pgcode", None) == "57014"
+    # 57014: the statement timeout fired; 55P03: a lock was not granted in lock_timeout;
+    # 57P01-57P03: the server is shutting down or starting up; 25006: a read-only database.
+    return getattr(original, "pgcode", None) in ("57014", "55P03", "57P01", "57P02", "57P03",
+                                                 "25006")
 
 
 def init_app(app) -> None:

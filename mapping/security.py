@@ -1,0 +1,107 @@
+"""Response headers and limits every page and feed gets: a Content-Security-Policy with no
+inline script, HSTS behind TLS, rate limits on the expensive public endpoints, and
+`private, no-store` on anything signed-in people see."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from urllib.parse import urlsplit
+
+from flask import request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# Endpoints a script could hammer: searches and nearest. Names are checked at start-up.
+RATE_LIMITED = {
+    "feeds.nearest": "search",
+    "residents.index": "search",
+}
+PRIVATE_BLUEPRINTS = {"auth", "editors", "admin"}
+
+
+def _origin_pattern(url_template: str) -> str:
+    """The CSP source for a tile URL template: https://{s}.tile.example → https://*.tile.example."""
+    parts = urlsplit(url_template.replace("{s}", "subdomain"))
+    host = parts.hostname or ""
+    if "{s}" in url_template:
+        host = "*." + host.split(".", 1)[1]
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def content_security_policy(settings, script_hashes=()) -> str:
+    tiles = _origin_pattern(settings.basemap_url)
+    scripts = " ".join(["'self'"] + [f"'sha256-{h}'" for h in script_hashes])
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src {scripts}",
+        # Leaflet positions tiles and markers with style attributes.
+        "style-src 'self' 'unsafe-inline'",
+        f"img-src 'self' data: {tiles}",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        f"frame-ancestors {settings.frame_ancestors}",
+    ])
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+def inline_script_hashes(html: str) -> list[str]:
+    """SHA-256 hashes of the inline scripts in `html`, for a page (folium's) that has some."""
+    return [base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+            for body in INLINE_SCRIPT.findall(html)]
+
+
+def allow_inline_scripts(response, html: str, settings):
+    """Let exactly the inline scripts of this response run, and no others."""
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        settings, inline_script_hashes(html))
+    return response
+
+
+def init_app(app, settings) -> None:
+    if settings.proxy_count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count,
+                                x_proto=settings.proxy_count, x_host=settings.proxy_count)
+    app.config["MAX_CONTENT_LENGTH"] = settings.upload_max_mb * 1024 * 1024
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", settings.secure_cookies)
+
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri,
+                      headers_enabled=True, strategy="moving-window")
+    app.extensions["assetmap.limiter"] = limiter
+    policy = content_security_policy(settings)
+
+    @app.after_request
+    def secure_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.blueprint in PRIVATE_BLUEPRINTS:
+            headers["Cache-Control"] = "private, no-store"
+        return response
+
+
+def apply_rate_limits(app, settings) -> None:
+    """Limit the endpoints in RATE_LIMITED; call once every blueprint is registered."""
+    limiter = app.extensions["assetmap.limiter"]
+    limits = {"search": settings.rate_limit_search}
+    for endpoint, kind in RATE_LIMITED.items():
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        # Plain page views are never limited; searches (a query string) are.
+        app.view_functions[endpoint] = limiter.limit(
+            limits[kind], exempt_when=lambda: not request.args)(view)
