@@ -17,11 +17,13 @@ def primary_and_replica(tmp_path_factory):
     os.chmod(root, 0o755)
     primary_port, replica_port = free_port(), free_port()
     primary = embedded.ensure_running(root / "primary", primary_port)
-    database.upgrade(primary)
-    replica = embedded.start_replica(primary_port, root / "replica", replica_port)
-    yield primary, replica
-    embedded.stop_directory(root / "replica")
-    embedded.stop(root / "primary")
+    try:
+        database.upgrade(primary)
+        replica = embedded.start_replica(primary_port, root / "replica", replica_port)
+        yield primary, replica
+    finally:
+        embedded.stop_directory(root / "replica")
+        embedded.stop(root / "primary")
 
 
 def wait_for(predicate, seconds=20):
