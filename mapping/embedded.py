@@ -230,3 +230,14 @@ def start_replica(primary_port: int, replica_dir: Path, port: int) -> str:
 def stop_directory(pgdata: Path) -> None:
     """Stop whatever cluster runs in `pgdata` (a replica made by start_replica)."""
     _run([str(_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(Path(pgdata).resolve())])
+
+
+def destroy(var_dir: Path) -> None:
+    """Stop the cluster and delete its data, wherever it lives (tests' throwaway clusters)."""
+    var_dir = Path(var_dir)
+    if is_running(var_dir):
+        stop(var_dir)
+    link = var_dir / "pgdata"
+    shutil.rmtree(data_dir(var_dir), ignore_errors=True)
+    if link.is_symlink():
+        link.unlink()

@@ -22,8 +22,7 @@ def cluster_dir(tmp_path):
     os.chmod(tmp_path, 0o755)  # the postgres user must be able to reach it when we are root
     var_dir = tmp_path / "var"
     yield var_dir
-    if embedded.is_running(var_dir):
-        embedded.stop(var_dir)
+    embedded.destroy(var_dir)
 
 
 def test_cluster_starts_on_demand_as_an_unprivileged_user_and_stops(cluster_dir):

@@ -41,7 +41,7 @@ def own_cluster(tmp_path):
     url = embedded.ensure_running(tmp_path / "var", port)
     database.upgrade(url)
     yield tmp_path / "var", url
-    embedded.stop(tmp_path / "var")
+    embedded.destroy(tmp_path / "var")
 
 
 def test_a_database_restart_gives_503s_then_full_service_without_an_app_restart(own_cluster):

@@ -1,6 +1,7 @@
 """DATABASE_REPLICA_URL: with a second local cluster streaming from the first, reads go to
 the replica and writes to the primary."""
 import os
+import shutil
 import time
 
 import pytest
@@ -23,7 +24,8 @@ def primary_and_replica(tmp_path_factory):
         yield primary, replica
     finally:
         embedded.stop_directory(root / "replica")
-        embedded.stop(root / "primary")
+        embedded.destroy(root / "primary")
+        shutil.rmtree((root / "replica").resolve(), ignore_errors=True)
 
 
 def wait_for(predicate, seconds=20):
