@@ -21,13 +21,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.extra)
     app.extensions["assetmap.settings"] = settings
 
-    from mapping import db, errors, health, residents, security
+    from mapping import admin, auth, db, editors, errors, health, reports, residents, security
 
     db.init_app(app, settings)
     errors.init_app(app)
     security.init_app(app, settings)
+    auth.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(residents.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(editors.bp)
+    app.register_blueprint(admin.bp)
     security.apply_rate_limits(app, settings)
 
     @app.context_processor

@@ -92,6 +92,55 @@ def serve(host: str, port: int, workers: int) -> None:
     os.execv(sys.executable, args)
 
 
+@main.group()
+def users() -> None:
+    """Manage editors and administrators."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["editor", "admin"]), default="editor", show_default=True)
+@click.option("--name", default=None)
+@click.password_option(prompt="Password (at least 12 characters)")
+def users_add(email: str, role: str, name: str | None, password: str) -> None:
+    """Add a user who can sign in (the password is asked for, or read from stdin)."""
+    from sqlalchemy import create_engine
+
+    from mapping import accounts, audit
+
+    engine = create_engine(_url())
+    try:
+        with engine.begin() as connection:
+            user = accounts.add_user(connection, email, password, role, name)
+            audit.record(connection, None, "create", "users", user.id, None,
+                         audit.row_as_dict(connection, "users", "id", user.id))
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        engine.dispose()
+    click.echo(f"added {user.email} as {user.role}")
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--name", default="API token", show_default=True, help="What the token is for.")
+def users_token(email: str, name: str) -> None:
+    """Make an API token for scripted imports; it is printed once and never stored."""
+    from sqlalchemy import create_engine
+
+    from mapping import accounts
+
+    engine = create_engine(_url())
+    with engine.begin() as connection:
+        user_id = connection.execute(text("SELECT id FROM users WHERE email = :e"),
+                                     {"e": email.strip().lower()}).scalar()
+        if user_id is None:
+            raise click.ClickException(f"there is no user {email}")
+        token = accounts.create_token(connection, user_id, name)
+    engine.dispose()
+    click.echo(token)
+
+
 @main.command()
 def stop() -> None:
     """Stop the embedded PostgreSQL cluster under var/."""

@@ -47,6 +47,10 @@ class Settings:
     secure_cookies: bool = False
     ratelimit_storage_uri: str = "memory://"
     rate_limit_search: str = "120 per minute"
+    rate_limit_reports: str = "5 per hour"
+    rate_limit_login: str = "10 per minute"
+    # Editors see listings not verified for this long first.
+    stale_after_days: int = 365
     lock_timeout_ms: int = 3000
     extra: dict = field(default_factory=dict)
 
@@ -72,6 +76,9 @@ class Settings:
             secure_cookies=_env("SECURE_COOKIES", "false").lower() in ("1", "true", "yes"),
             ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", "memory://"),
             rate_limit_search=_env("RATE_LIMIT_SEARCH", "120 per minute"),
+            rate_limit_reports=_env("RATE_LIMIT_REPORTS", "5 per hour"),
+            rate_limit_login=_env("RATE_LIMIT_LOGIN", "10 per minute"),
+            stale_after_days=int(_env("STALE_AFTER_DAYS", "365")),
             lock_timeout_ms=int(_env("LOCK_TIMEOUT_MS", "3000")),
         )
 
@@ -113,5 +120,8 @@ ENVIRONMENT_VARIABLES = (
     "SECURE_COOKIES",
     "RATELIMIT_STORAGE_URI",
     "RATE_LIMIT_SEARCH",
+    "RATE_LIMIT_REPORTS",
+    "RATE_LIMIT_LOGIN",
+    "STALE_AFTER_DAYS",
     "LOCK_TIMEOUT_MS",
 )

@@ -13,10 +13,13 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# Endpoints a script could hammer: searches and nearest. Names are checked at start-up.
+# Endpoints a script could hammer, the setting that limits each, and which requests count:
+# "all", "query" (only requests with a query string: plain page views are free) or "post".
 RATE_LIMITED = {
-    "feeds.nearest": "search",
-    "residents.index": "search",
+    "feeds.nearest": ("rate_limit_search", "all"),
+    "residents.index": ("rate_limit_search", "query"),
+    "reports.report": ("rate_limit_reports", "post"),
+    "auth.login": ("rate_limit_login", "post"),
 }
 PRIVATE_BLUEPRINTS = {"auth", "editors", "admin"}
 
@@ -70,9 +73,9 @@ def init_app(app, settings) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count,
                                 x_proto=settings.proxy_count, x_host=settings.proxy_count)
     app.config["MAX_CONTENT_LENGTH"] = settings.upload_max_mb * 1024 * 1024
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", settings.secure_cookies)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.secure_cookies,
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SECURE=settings.secure_cookies)
 
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri,
                       headers_enabled=True, strategy="moving-window")
@@ -97,11 +100,10 @@ def init_app(app, settings) -> None:
 def apply_rate_limits(app, settings) -> None:
     """Limit the endpoints in RATE_LIMITED; call once every blueprint is registered."""
     limiter = app.extensions["assetmap.limiter"]
-    limits = {"search": settings.rate_limit_search}
-    for endpoint, kind in RATE_LIMITED.items():
+    for endpoint, (setting, which) in RATE_LIMITED.items():
         view = app.view_functions.get(endpoint)
         if view is None:
-            continue
-        # Plain page views are never limited; searches (a query string) are.
-        app.view_functions[endpoint] = limiter.limit(
-            limits[kind], exempt_when=lambda: not request.args)(view)
+            continue  # tests/test_security.py checks every name here is a real endpoint
+        options = {"query": {"exempt_when": lambda: not request.args},
+                   "post": {"methods": ["POST"]}, "all": {}}[which]
+        app.view_functions[endpoint] = limiter.limit(getattr(settings, setting), **options)(view)

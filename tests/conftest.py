@@ -21,8 +21,8 @@ from mapping.config import PROJECT_ROOT, Settings
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 
-DATA_TABLES = ("place_links", "community_assets", "transferred_buildings", "mutual_aid_groups",
-               "hubs", "places", "area_parts", "areas", "postcodes", "import_runs")
+# Tables that hold configuration rather than data, kept between tests.
+KEPT_TABLES = ("alembic_version", "spatial_ref_sys", "data_version")
 
 
 def shared_data(relative: str) -> Path:
@@ -78,8 +78,12 @@ def engine(database_url):
 
 
 def empty_tables(engine) -> None:
+    """Empty every table the migrations made (a new table needs no change here)."""
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE"))
+        tables = connection.execute(text(
+            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> ALL(:kept)"), {"kept": list(KEPT_TABLES)}).scalars().all()
+        connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

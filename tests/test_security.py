@@ -50,7 +50,7 @@ def test_searches_are_rate_limited_with_a_clear_answer(database_url, db):
 
 
 def test_a_request_body_over_the_limit_is_refused(database_url, db):
-    app = create_app({"database_url": database_url, "upload_max_mb": 1})
+    app = create_app({"database_url": database_url, "upload_max_mb": 1, "WTF_CSRF_ENABLED": False})
 
     @app.post("/api/echo")
     def echo():

@@ -1,0 +1,104 @@
+"""Pages for administrators: users and their roles, API tokens, and the audit trail."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import text
+
+from mapping import accounts, audit, db
+from mapping.auth import acting_user, require
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/users")
+@require("admin")
+def users():
+    with db.engine().connect() as connection:
+        rows = connection.execute(text(
+            "SELECT u.id, u.email, u.name, u.role, u.active, u.last_login_at, "
+            "count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS tokens "
+            "FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id GROUP BY u.id ORDER BY u.email"
+        )).mappings().all()
+        tokens = connection.execute(text(
+            "SELECT t.id, t.name, u.email, t.created_at, t.last_used_at FROM api_tokens t "
+            "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL ORDER BY t.created_at"
+        )).mappings().all()
+    return render_template("admin/users.html", users=rows, tokens=tokens, roles=accounts.ROLES,
+                           new_token=None)
+
+
+@bp.post("/users")
+@require("admin")
+def add_user():
+    try:
+        with db.engine().begin() as connection:
+            user = accounts.add_user(connection, request.form.get("email", ""),
+                                     request.form.get("password", ""),
+                                     request.form.get("role", ""), request.form.get("name") or None)
+            audit.record(connection, acting_user(), "create", "users", user.id, None,
+                         audit.row_as_dict(connection, "users", "id", user.id))
+    except accounts.AccountError as error:
+        flash(f"Not added: {error}.")
+        return redirect(url_for("admin.users")), 303
+    flash(f"Added {user.email} as {user.role}.")
+    return redirect(url_for("admin.users")), 303
+
+
+@bp.post("/users/<int:user_id>")
+@require("admin")
+def change_user(user_id: int):
+    role = request.form.get("role")
+    active = request.form.get("active")
+    with db.engine().begin() as connection:
+        before = audit.row_as_dict(connection, "users", "id", user_id)
+        if before is None:
+            abort(404, description="There is no such user.")
+        if role is not None and role not in accounts.ROLES:
+            abort(400, description=f"role must be one of {', '.join(accounts.ROLES)}")
+        if user_id == acting_user().id and (active == "no" or role == "editor"):
+            abort(400, description="You cannot remove your own admin rights.")
+        connection.execute(text(
+            "UPDATE users SET role = coalesce(:role, role), "
+            "active = CASE :active WHEN 'yes' THEN true WHEN 'no' THEN false ELSE active END "
+            "WHERE id = :id"), {"role": role, "active": active, "id": user_id})
+        audit.record(connection, acting_user(), "update", "users", user_id, before,
+                     audit.row_as_dict(connection, "users", "id", user_id))
+    flash("Saved.")
+    return redirect(url_for("admin.users")), 303
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@require("admin")
+def create_token(user_id: int):
+    name = (request.form.get("name") or "").strip() or "API token"
+    with db.engine().begin() as connection:
+        if accounts.get_user(connection, user_id) is None:
+            abort(404, description="There is no such user.")
+        token = accounts.create_token(connection, user_id, name)
+        audit.record(connection, acting_user(), "create token", "users", user_id, None,
+                     {"token_name": name})
+    # Shown once, never stored: the page says so.
+    return render_template("admin/token.html", token=token, name=name), 201
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require("admin")
+def revoke_token(token_id: int):
+    with db.engine().begin() as connection:
+        before = audit.row_as_dict(connection, "api_tokens", "id", token_id)
+        if before is None or not accounts.revoke_token(connection, token_id):
+            abort(404, description="There is no such active token.")
+        audit.record(connection, acting_user(), "revoke token", "api_tokens", token_id, before,
+                     audit.row_as_dict(connection, "api_tokens", "id", token_id))
+    flash("Token revoked.")
+    return redirect(url_for("admin.users")), 303
+
+
+@bp.get("/audit")
+@require("admin")
+def audit_log():
+    with db.engine().connect() as connection:
+        entries = connection.execute(text(
+            "SELECT id, at, actor, action, table_name, record_id, before, after FROM audit_log "
+            "ORDER BY id DESC LIMIT 200")).mappings().all()
+    return render_template("admin/audit.html", entries=entries)

@@ -1,0 +1,185 @@
+"""Pages for editors: stale listings and residents' reports first, then editing, hiding
+and adding places. Every change is written to the audit trail in the same transaction."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import text
+
+from mapping import audit, db
+from mapping.auth import acting_user, require
+from mapping.models import KINDS, PRECISIONS
+
+bp = Blueprint("editors", __name__, url_prefix="/edit")
+
+EDITABLE = ("name", "description", "address", "postcode", "website", "phone", "email",
+            "accessibility", "opening_hours", "location_precision")
+FLAGS = ("phone_public", "email_public")
+
+STALE = text("""
+    SELECT id, kind, name, last_verified, ward_code, deleted_at IS NOT NULL AS hidden
+      FROM places
+     WHERE last_verified IS NULL OR last_verified < CAST(:cutoff AS date)
+     ORDER BY last_verified NULLS FIRST, name
+     LIMIT 200
+""")
+OPEN_REPORTS = text("""
+    SELECT r.id, r.place_id, p.name, r.reason, r.details, r.created_at
+      FROM listing_reports r JOIN places p ON p.id = r.place_id
+     WHERE r.resolved_at IS NULL ORDER BY r.created_at LIMIT 200
+""")
+
+
+def _settings():
+    return current_app.extensions["assetmap.settings"]
+
+
+@bp.get("")
+@require("editor")
+def dashboard():
+    cutoff = dt.date.today() - dt.timedelta(days=_settings().stale_after_days)
+    with db.engine().connect() as connection:
+        stale = connection.execute(STALE, {"cutoff": cutoff}).mappings().all()
+        reports = connection.execute(OPEN_REPORTS).mappings().all()
+    return render_template("editors/dashboard.html", stale=stale, reports=reports,
+                           cutoff=cutoff, user=acting_user())
+
+
+def _form_values(form) -> tuple[dict, list[str]]:
+    values, problems = {}, []
+    for field in EDITABLE:
+        value = (form.get(field) or "").strip()
+        values[field] = value or None
+    for flag in FLAGS:
+        values[flag] = form.get(flag) == "on"
+    if not values["name"]:
+        problems.append("name: a place needs a name")
+    if values["location_precision"] not in PRECISIONS:
+        problems.append(f"location_precision: choose one of {', '.join(PRECISIONS)}")
+    website = values["website"]
+    if website and not website.startswith(("https://", "http://")):
+        problems.append("website: must start with https:// or http://")
+    return values, problems
+
+
+def _coordinates(form) -> tuple[float | None, float | None, list[str]]:
+    try:
+        lon, lat = float(form.get("lon", "")), float(form.get("lat", ""))
+    except ValueError:
+        return None, None, ["lon/lat: give the longitude and latitude as numbers"]
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None, None, ["lon/lat: outside the world"]
+    return lon, lat, []
+
+
+@bp.route("/places/<int:place_id>", methods=["GET", "POST"])
+@require("editor")
+def edit_place(place_id: int):
+    with db.engine().begin() as connection:
+        place = connection.execute(text(
+            "SELECT *, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat "
+            "FROM places WHERE id = :id"), {"id": place_id}).mappings().first()
+        if place is None:
+            abort(404, description="There is no place with that number.")
+        problems = []
+        if request.method == "POST":
+            values, problems = _form_values(request.form)
+            if request.form.get("verified") == "on":
+                values["last_verified"] = dt.date.today()
+            else:
+                values["last_verified"] = place["last_verified"]
+            if not problems:
+                before = audit.row_as_dict(connection, "places", "id", place_id)
+                assignments = ", ".join(f"{k} = :{k}" for k in values)
+                connection.execute(text(
+                    f"UPDATE places SET {assignments} WHERE id = :id AND ("
+                    + " OR ".join(f"{k} IS DISTINCT FROM :{k}" for k in values) + ")"),
+                    {**values, "id": place_id})
+                after = audit.row_as_dict(connection, "places", "id", place_id)
+                if before != after:
+                    audit.record(connection, acting_user(), "update", "places", place_id,
+                                 before, after)
+                flash("Saved.")
+                return redirect(url_for("editors.edit_place", place_id=place_id))
+    return render_template("editors/place.html", place=place, problems=problems,
+                           precisions=PRECISIONS, form=request.form), 400 if problems else 200
+
+
+@bp.post("/places/<int:place_id>/hide")
+@require("editor")
+def hide_place(place_id: int):
+    return _set_hidden(place_id, True)
+
+
+@bp.post("/places/<int:place_id>/show")
+@require("editor")
+def show_place(place_id: int):
+    return _set_hidden(place_id, False)
+
+
+def _set_hidden(place_id: int, hidden: bool):
+    with db.engine().begin() as connection:
+        before = audit.row_as_dict(connection, "places", "id", place_id)
+        if before is None:
+            abort(404, description="There is no place with that number.")
+        connection.execute(text(
+            "UPDATE places SET deleted_at = CASE WHEN :hidden THEN now() ELSE NULL END "
+            "WHERE id = :id AND (deleted_at IS NULL) = :hidden"), {"hidden": hidden, "id": place_id})
+        after = audit.row_as_dict(connection, "places", "id", place_id)
+        if before != after:
+            audit.record(connection, acting_user(), "hide" if hidden else "show", "places",
+                         place_id, before, after)
+    flash("Hidden from the public map." if hidden else "Shown on the public map again.")
+    return redirect(url_for("editors.edit_place", place_id=place_id))
+
+
+@bp.route("/places/new", methods=["GET", "POST"])
+@require("editor")
+def new_place():
+    problems = []
+    if request.method == "POST":
+        values, problems = _form_values(request.form)
+        lon, lat, more = _coordinates(request.form)
+        problems += more
+        kind = request.form.get("kind")
+        if kind not in KINDS:
+            problems.append(f"kind: choose one of {', '.join(KINDS)}")
+        if not problems:
+            with db.engine().begin() as connection:
+                place_id = connection.execute(text(
+                    "INSERT INTO places (kind, source, source_id, " + ", ".join(values) + ", geom, "
+                    "last_verified) VALUES (:kind, 'editor', gen_random_uuid()::text, "
+                    + ", ".join(f":{k}" for k in values)
+                    + ", ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), current_date) RETURNING id"),
+                    {**values, "kind": kind, "lon": lon, "lat": lat}).scalar_one()
+                _insert_detail_row(connection, kind, place_id)
+                connection.execute(text("SELECT assetmap_assign_areas()"))
+                audit.record(connection, acting_user(), "create", "places", place_id, None,
+                             audit.row_as_dict(connection, "places", "id", place_id))
+            flash("Place added.")
+            return redirect(url_for("editors.edit_place", place_id=place_id))
+    return render_template("editors/new.html", problems=problems, kinds=KINDS,
+                           precisions=PRECISIONS, form=request.form), 400 if problems else 200
+
+
+def _insert_detail_row(connection, kind: str, place_id: int) -> None:
+    table = {"community_asset": "community_assets", "transferred_building": "transferred_buildings",
+             "mutual_aid_group": "mutual_aid_groups", "hub": "hubs"}[kind]
+    connection.execute(text(f"INSERT INTO {table} (place_id) VALUES (:id)"), {"id": place_id})
+
+
+@bp.post("/reports/<int:report_id>/resolve")
+@require("editor")
+def resolve_report(report_id: int):
+    with db.engine().begin() as connection:
+        before = audit.row_as_dict(connection, "listing_reports", "id", report_id)
+        if before is None:
+            abort(404, description="There is no report with that number.")
+        connection.execute(text(
+            "UPDATE listing_reports SET resolved_at = now(), resolved_by = :u "
+            "WHERE id = :id AND resolved_at IS NULL"), {"id": report_id, "u": acting_user().id})
+        audit.record(connection, acting_user(), "resolve", "listing_reports", report_id, before,
+                     audit.row_as_dict(connection, "listing_reports", "id", report_id))
+    flash("Report marked as dealt with.")
+    return redirect(url_for("editors.dashboard"))
