@@ -316,7 +316,9 @@ DETAILS = {
                             "receiving_organisation text, former_use text)",
     "mutual_aid_group": "INSERT INTO mutual_aid_groups (place_id, area_served, links, coverage) "
                         "SELECT r.id, r.area_served, r.links, "
-                        "ST_Multi(ST_Transform(ST_Buffer(p.geom_bng, 1200, 16), 4326)) "
+                        # Centred on a 1 km grid point, so the area does not point to a home.
+                        "ST_Multi(ST_Transform(ST_Buffer(ST_SnapToGrid(p.geom_bng, 1000), 1500, 16), "
+                        "4326)) "
                         "FROM json_to_recordset(CAST(:rows AS json)) AS r(id bigint, "
                         "area_served text, links text[]) JOIN places p ON p.id = r.id",
     "hub": "INSERT INTO hubs (place_id, hub_type, services) SELECT id, hub_type, services "
