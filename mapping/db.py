@@ -79,5 +79,17 @@ def current_revision(connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def recreate_database(url: str) -> None:
+    """Drop and create the database `url` names (tests and benchmarks; never the live one)."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
 def postgis_version(connection) -> str:
     return connection.execute(text("SELECT postgis_lib_version()")).scalar_one()

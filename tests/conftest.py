@@ -52,13 +52,7 @@ def _test_database_url() -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def _recreate(url: str) -> None:
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
+_recreate = database.recreate_database
 
 
 @pytest.fixture(scope="session")
