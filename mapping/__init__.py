@@ -33,6 +33,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(editors.bp)
     app.register_blueprint(admin.bp)
+    from mapping import feeds, ogc, tiles
+
+    app.register_blueprint(ogc.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(tiles.bp)
     security.apply_rate_limits(app, settings)
 
     @app.context_processor

@@ -1,0 +1,253 @@
+"""Request parameters turned into a checked `Query`: every feed (OGC API items, downloads,
+tiles, nearest) reads its filters through here, so a bad value is refused the same way
+everywhere — 400 naming the parameter and saying why — before any SQL is built."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from layers.crs import CRS84, Crs, parse_crs
+from layers.registry import PLACE_KINDS, Layer
+from mapping.errors import ApiError
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class Bbox:
+    # One box, or two when a CRS84 box crosses the antimeridian; x = longitude/easting.
+    boxes: tuple[tuple[float, float, float, float], ...]
+    crs: Crs
+
+
+@dataclass(frozen=True)
+class Query:
+    bbox: Bbox | None = None
+    crs: Crs = CRS84
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    # An interval on the layer's update time; None at either end means open.
+    datetime: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    ward: str | None = None
+    neighbourhood: str | None = None
+    categories: tuple[str, ...] = ()
+    q: str | None = None
+    updated_since: dt.datetime | None = None
+    kinds: tuple[str, ...] = ()
+    # Only these properties, when given (a map needs a name and a kind, not the record).
+    properties: tuple[str, ...] | None = None
+    # True when the asked-for limit was over the maximum and was lowered to it.
+    clamped: bool = field(default=False, compare=False)
+
+
+def single(args, name: str) -> str | None:
+    """The one value of a parameter; given twice it is ambiguous."""
+    values = args.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ApiError(400, f"{name} is given {len(values)} times; give it once", parameter=name)
+    return values[0]
+
+
+def check_known(args, allowed) -> None:
+    """Refuse a parameter this resource does not define (OGC /req/core/query-param-unknown)."""
+    unknown = sorted(set(args.keys()) - set(allowed))
+    if unknown:
+        raise ApiError(400, f"unknown query parameter {unknown[0]!r}; this resource takes "
+                            + ", ".join(sorted(allowed)), parameter=unknown[0])
+
+
+def _number(text: str, parameter: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ApiError(400, f"{parameter} value {text!r} is not a number",
+                       parameter=parameter) from None
+    if not math.isfinite(value):
+        raise ApiError(400, f"{parameter} value {text!r} is not a finite number",
+                       parameter=parameter)
+    return value
+
+
+def parse_bbox(raw: str, crs: Crs) -> Bbox:
+    parts = [p for p in raw.split(",")]
+    if len(parts) not in (4, 6):
+        raise ApiError(400, f"bbox needs 4 numbers (or 6 with heights), got {len(parts)}",
+                       parameter="bbox")
+    numbers = [_number(p.strip(), "bbox") for p in parts]
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if crs.lat_first:
+        miny, minx, maxy, maxx = numbers
+    else:
+        minx, miny, maxx, maxy = numbers
+    x0, y0, x1, y1 = crs.extent
+    axis = ("latitude", "longitude") if crs.srid == 4326 else ("northing", "easting")
+    for value in (miny, maxy):
+        if not y0 <= value <= y1:
+            raise ApiError(400, f"bbox {axis[0]} {value:g} is outside {y0:g} to {y1:g}",
+                           parameter="bbox")
+    for value in (minx, maxx):
+        if not x0 <= value <= x1:
+            raise ApiError(400, f"bbox {axis[1]} {value:g} is outside {x0:g} to {x1:g}",
+                           parameter="bbox")
+    if miny > maxy:
+        raise ApiError(400, f"bbox minimum {axis[0]} is greater than the maximum",
+                       parameter="bbox")
+    if minx > maxx:
+        if crs.srid != 4326:
+            raise ApiError(400, "bbox minimum easting is greater than the maximum",
+                           parameter="bbox")
+        # Longitude west > east: the box crosses the antimeridian.
+        return Bbox(((minx, miny, 180.0, maxy), (-180.0, miny, maxx, maxy)), crs)
+    return Bbox(((minx, miny, maxx, maxy),), crs)
+
+
+def parse_limit(raw: str | None, default: int = DEFAULT_LIMIT,
+                maximum: int = MAX_LIMIT, parameter: str = "limit") -> tuple[int, bool]:
+    """The limit and whether it was clamped: over the maximum is lowered, not refused."""
+    if raw is None:
+        return default, False
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ApiError(400, f"{parameter} {raw!r} is not a whole number", parameter=parameter) from None
+    if value < 1:
+        raise ApiError(400, f"{parameter} must be at least 1, got {value}", parameter=parameter)
+    if value > maximum:
+        return maximum, True
+    return value, False
+
+
+def parse_offset(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ApiError(400, f"offset {raw!r} is not a whole number", parameter="offset") from None
+    if value < 0:
+        raise ApiError(400, "offset must not be negative", parameter="offset")
+    return value
+
+
+def parse_instant(text: str, parameter: str, *, end: bool = False) -> dt.datetime:
+    """An RFC 3339 date-time, or a date (its first moment, or with end=True its last). A
+    time without an offset is read as UTC."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            value = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+            # An interval's end date includes that whole day.
+            return value + dt.timedelta(days=1, microseconds=-1) if end else value
+        value = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ApiError(400, f"{parameter} {text!r} is not an RFC 3339 date-time "
+                            "such as 2024-05-01T12:00:00Z or a date such as 2024-05-01",
+                       parameter=parameter) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def parse_datetime(raw: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """An instant or an interval `start/end` with `..` or nothing for an open end."""
+    raw = raw.strip()
+    if "/" not in raw:
+        if raw in ("", ".."):
+            raise ApiError(400, "datetime is empty", parameter="datetime")
+        start = parse_instant(raw, "datetime")
+        if len(raw) == 10:
+            return start, parse_instant(raw, "datetime", end=True)
+        return start, start
+    if raw.count("/") > 1:
+        raise ApiError(400, "datetime interval has more than one '/'", parameter="datetime")
+    left, right = (part.strip() for part in raw.split("/"))
+    if left in ("", "..") and right in ("", ".."):
+        raise ApiError(400, "datetime interval is open at both ends; give at least one",
+                       parameter="datetime")
+    start = None if left in ("", "..") else parse_instant(left, "datetime")
+    end = None if right in ("", "..") else parse_instant(right, "datetime", end=True)
+    if start and end and start > end:
+        raise ApiError(400, "datetime interval starts after it ends", parameter="datetime")
+    return start, end
+
+
+def _text(raw: str, parameter: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ApiError(400, f"{parameter} is empty", parameter=parameter)
+    if len(value) > MAX_TEXT:
+        raise ApiError(400, f"{parameter} is longer than {MAX_TEXT} characters",
+                       parameter=parameter)
+    return value
+
+
+def _list(raw: str, parameter: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(_text(part, parameter) for part in raw.split(",")))
+    return items
+
+
+def parse_kinds(raw: str) -> tuple[str, ...]:
+    kinds = _list(raw, "kind")
+    for kind in kinds:
+        if kind not in PLACE_KINDS:
+            raise ApiError(400, f"kind {kind!r} is not one of " + ", ".join(PLACE_KINDS),
+                           parameter="kind")
+    return kinds
+
+
+def parse_properties(raw: str, layer: Layer) -> tuple[str, ...]:
+    names = _list(raw, "properties")
+    for name in names:
+        if layer.field(name) is None:
+            raise ApiError(400, f"{layer.id} has no property {name!r}", parameter="properties")
+    return names
+
+
+# What each filter parameter is called and how it is read.
+FILTER_PARAMETERS = ("ward", "neighbourhood", "category", "q", "updated_since", "kind")
+
+
+def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True,
+                spatial: bool = True, default_limit: int = DEFAULT_LIMIT,
+                max_limit: int = MAX_LIMIT) -> Query:
+    """Read `crs` and `properties`, and when asked for the filters `layer` takes, bbox and
+    datetime, and paging, from `args`. Unknown parameters are the caller's to refuse
+    (check_known)."""
+    values: dict = {"crs": parse_crs(single(args, "crs"), "crs")}
+    for name in FILTER_PARAMETERS if filters else ():
+        raw = single(args, name)
+        if raw is None:
+            continue
+        if name not in layer.filters:
+            raise ApiError(400, f"{layer.id} cannot be filtered by {name}; it takes "
+                                + ", ".join(layer.filters), parameter=name)
+        if name in ("ward", "neighbourhood", "q"):
+            values[name] = _text(raw, name)
+        elif name == "category":
+            values["categories"] = _list(raw, name)
+        elif name == "updated_since":
+            values["updated_since"] = parse_instant(raw, name)
+        elif name == "kind":
+            values["kinds"] = parse_kinds(raw)
+    raw = single(args, "properties")
+    if raw is not None:
+        values["properties"] = parse_properties(raw, layer)
+    if spatial:
+        bbox_crs = parse_crs(single(args, "bbox-crs"), "bbox-crs")
+        raw = single(args, "bbox")
+        if raw is not None:
+            values["bbox"] = parse_bbox(raw, bbox_crs)
+        raw = single(args, "datetime")
+        if raw is not None:
+            values["datetime"] = parse_datetime(raw)
+    if paging:
+        limit, clamped = parse_limit(single(args, "limit"), default_limit, max_limit)
+        values.update(limit=limit, clamped=clamped, offset=parse_offset(single(args, "offset")))
+    return Query(**values)

@@ -1,0 +1,356 @@
+"""The SQL that serves every layer: GeoJSON pages, single features, streamed GeoJSON and
+CSV downloads, vector tiles, nearest places and collection extents.
+
+PostgreSQL builds the output text itself (ST_AsGeoJSON, row_to_json, string_agg, ST_AsMVT)
+so Python only passes bound parameters and hands the text on. Statements are assembled
+from small clause methods, as tipg does: identifiers and fragments come only from the
+layer registry and are quoted; every value from a request is a bound parameter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.sql.elements import TextClause
+
+from layers.crs import Crs
+from layers.query import Query
+from layers.registry import LAYERS, Field, Layer
+
+MVT_EXTENT = 4096
+MVT_BUFFER = 64
+CSV_SEPARATOR = "; "
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A SQL string literal for a constant from the registry (never a request value)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Params:
+    """Bound parameters, named in order (:p0, :p1, ...)."""
+
+    def __init__(self) -> None:
+        self.values: dict = {}
+
+    def __call__(self, value) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return ":" + name
+
+
+@dataclass
+class Statement:
+    sql: str
+    params: dict
+
+    def clause(self) -> TextClause:
+        return text(self.sql)
+
+    def execute(self, connection):
+        return connection.execute(self.clause(), self.params)
+
+
+def _json_value(f: Field) -> str:
+    if f.type == "date-time":
+        return f"""to_char({f.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+    return f.sql
+
+
+def _neutralised(expression: str) -> str:
+    # A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return before
+    # one) as a formula: such text gets a leading apostrophe, so it stays text.
+    return (f"CASE WHEN {expression} ~ '^[=+@\\t\\r-]' THEN '''' || {expression} "
+            f"ELSE {expression} END")
+
+
+def _csv_cell(expression: str, type_: str) -> str:
+    if type_ in ("integer", "number"):
+        return f"coalesce(({expression})::text, '')"
+    if type_ == "boolean":
+        return f"CASE WHEN {expression} THEN 'true' WHEN NOT {expression} THEN 'false' ELSE '' END"
+    if type_ == "date":
+        return f"coalesce(({expression})::text, '')"
+    if type_ == "date-time":
+        value = f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+        return f"coalesce({value}, '')"
+    if type_ == "string[]":
+        expression = f"array_to_string({expression}, {literal(CSV_SEPARATOR)})"
+    return (f"""coalesce('"' || replace({_neutralised(f"({expression})")}, '"', '""') || '"', '')""")
+
+
+def _mvt_value(f: Field) -> str:
+    if f.type == "string[]":
+        return f"array_to_string({f.sql}, {literal(CSV_SEPARATOR)})"
+    if f.type in ("date", "date-time"):
+        return _json_value(f) if f.type == "date-time" else f"({f.sql})::text"
+    return f.sql
+
+
+class LayerSQL:
+    """The statements for one layer and one checked query."""
+
+    def __init__(self, layer: Layer, query: Query | None = None):
+        self.layer = layer
+        self.source = layer.source
+        self.query = query or Query()
+        self.bind = Params()
+
+    # -- clauses --------------------------------------------------------------------
+
+    def _from(self) -> str:
+        return f"{self.source.table} {self.source.alias}"
+
+    def _joined_from(self) -> str:
+        return " ".join([self._from(), *self.source.joins, *self.layer.joins])
+
+    def _fields(self) -> tuple[Field, ...]:
+        if self.query.properties is None:
+            return self.layer.fields
+        return tuple(f for f in self.layer.fields if f.name in self.query.properties)
+
+    def _geometry_json(self, crs: Crs | None = None) -> str:
+        crs = crs or self.query.crs
+        if crs.metric:
+            geometry = f"ST_ForcePolygonCCW({self.source.geom_bng})"
+        elif crs.lat_first:
+            geometry = f"ST_FlipCoordinates({self.source.geom})"
+        else:
+            # RFC 7946: exterior rings counter-clockwise, holes clockwise.
+            geometry = f"ST_ForcePolygonCCW({self.source.geom})"
+        # Option 0: never a "crs" member (RFC 7946 removed it).
+        return f"ST_AsGeoJSON({geometry}, {crs.decimals}, 0)"
+
+    def _properties_json(self, extra: tuple[tuple[str, str], ...] = ()) -> str:
+        columns = [f"{_json_value(f)} AS {quote(f.name)}" for f in self._fields()]
+        columns += [f"{expression} AS {quote(name)}" for name, expression in extra]
+        if not columns:
+            return "'{}'"
+        # row_to_json of a one-row subquery: compact JSON in field order. The joins to
+        # details and ward names sit inside it, so each row's are found by index, only
+        # for the rows output.
+        joins = " ".join([*self.source.joins, *self.layer.joins])
+        source = f" FROM (SELECT 1) one {joins}" if joins else ""
+        return f"(SELECT row_to_json(r) FROM (SELECT {', '.join(columns)}{source}) r)::text"
+
+    def _id_json(self) -> str:
+        if self.source.id_type == "integer":
+            return f"({self.source.id_sql})::text"
+        return f"to_json({self.source.id_sql})::text"
+
+    def _feature(self, extra: tuple[tuple[str, str], ...] = ()) -> str:
+        return ("""'{"type":"Feature","id":' || """ + self._id_json()
+                + """ || ',"geometry":' || """ + self._geometry_json()
+                + """ || ',"properties":' || """ + self._properties_json(extra) + " || '}'")
+
+    def _bbox_clause(self) -> str | None:
+        bbox = self.query.bbox
+        if bbox is None:
+            return None
+        column = self.source.geom_bng if bbox.crs.metric else self.source.geom
+        boxes = [f"ST_Intersects({column}, ST_MakeEnvelope({self.bind(x0)}, {self.bind(y0)}, "
+                 f"{self.bind(x1)}, {self.bind(y1)}, {bbox.crs.srid}))"
+                 for x0, y0, x1, y1 in bbox.boxes]
+        return boxes[0] if len(boxes) == 1 else "(" + " OR ".join(boxes) + ")"
+
+    def _area_clause(self, kind: str, code: str) -> str:
+        alias = self.source.alias
+        if self.layer.is_places:
+            if kind == "ward":
+                return f"{alias}.ward_code = {self.bind(code)}"
+            return f"{alias}.neighbourhood_codes @> ARRAY[CAST({self.bind(code)} AS text)]"
+        # An area is in the ward (or neighbourhood) that holds a point on its surface.
+        return (f"EXISTS (SELECT 1 FROM area_parts ap WHERE ap.kind = {literal(kind)} "
+                f"AND ap.code = {self.bind(code)} "
+                f"AND ST_Intersects(ap.geom, ST_PointOnSurface({self.source.geom})))")
+
+    def _where(self) -> str:
+        q = self.query
+        alias = self.source.alias
+        clauses = [self.source.live, self.layer.where]
+        if q.ward:
+            clauses.append(self._area_clause("ward", q.ward))
+        if q.neighbourhood:
+            clauses.append(self._area_clause("neighbourhood", q.neighbourhood))
+        if q.categories:
+            clauses.append(f"{alias}.categories && CAST({self.bind(list(q.categories))} AS text[])")
+        if q.kinds:
+            clauses.append(f"{alias}.kind = ANY(CAST({self.bind(list(q.kinds))} AS text[]))")
+        if q.q:
+            pattern = self.bind("%" + q.q.replace("\\", "\\\\").replace("%", "\\%")
+                                .replace("_", "\\_") + "%")
+            clauses.append("(" + " OR ".join(f"{c} ILIKE {pattern}" for c in self.source.search)
+                           + ")")
+        if q.updated_since:
+            clauses.append(f"{self.source.updated} >= {self.bind(q.updated_since)}")
+        if q.datetime:
+            start, end = q.datetime
+            if start:
+                clauses.append(f"{self.source.updated} >= {self.bind(start)}")
+            if end:
+                clauses.append(f"{self.source.updated} <= {self.bind(end)}")
+        bbox = self._bbox_clause()
+        if bbox:
+            clauses.append(bbox)
+        return " AND ".join(c for c in clauses if c != "TRUE") or "TRUE"
+
+    def _where_unfiltered(self) -> str:
+        return " AND ".join(c for c in (self.source.live, self.layer.where) if c != "TRUE") \
+            or "TRUE"
+
+    def _order(self) -> str:
+        return self.source.id_sql
+
+    def _known_codes(self) -> str:
+        """Columns saying whether the ward and neighbourhood asked for exist (else 404)."""
+        columns = []
+        for kind, code in (("ward", self.query.ward), ("neighbourhood", self.query.neighbourhood)):
+            value = f"EXISTS (SELECT 1 FROM areas WHERE kind = {literal(kind)} AND code = " \
+                    f"{self.bind(code)})" if code else "TRUE"
+            columns.append(f"{value} AS {kind}_known")
+        return ", ".join(columns)
+
+    def _version(self) -> str:
+        return "(SELECT version FROM data_version) AS version, " \
+               "(SELECT changed_at FROM data_version) AS changed_at"
+
+    # -- statements -------------------------------------------------------------------
+
+    def items(self) -> Statement:
+        """One row: data version, numberMatched, the page's features joined by commas, and
+        whether the ward/neighbourhood filters name real areas. One round trip."""
+        where = self._where()
+        order = self._order()
+        limit, offset = self.bind(self.query.limit), self.bind(self.query.offset)
+        features = f"coalesce(string_agg({self._feature()}, ',' ORDER BY {order}), '')"
+        if where == self._where_unfiltered():
+            # The whole layer: count by index, page in id order; rows skipped by the offset
+            # are never turned into JSON.
+            sql = (
+                f"SELECT {self._version()}, "
+                f"(SELECT count(*) FROM {self._from()} WHERE {where}) AS matched, "
+                f"(SELECT {features} FROM (SELECT {self.source.alias}.* FROM {self._from()} "
+                f"WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}) "
+                f"{self.source.alias}) AS features, {self._known_codes()}")
+        else:
+            # Filtered: one pass over the matching rows gives both the count and the page's
+            # keys; only the page's rows are fetched again to build their JSON.
+            sql = (
+                f"WITH matched AS MATERIALIZED (SELECT {order} AS key FROM {self._from()} "
+                f"WHERE {where}) "
+                f"SELECT {self._version()}, (SELECT count(*) FROM matched) AS matched, "
+                f"(SELECT {features} FROM (SELECT key FROM matched ORDER BY key "
+                f"LIMIT {limit} OFFSET {offset}) page JOIN {self._from()} ON {order} = page.key"
+                f") AS features, {self._known_codes()}")
+        return Statement(sql, self.bind.values)
+
+    def item(self, feature_id) -> Statement:
+        where = self._where() + f" AND {self.source.id_sql} = {self.bind(feature_id)}"
+        sql = (f"SELECT {self._version()}, (SELECT {self._feature()} FROM {self._from()} "
+               f"WHERE {where}) AS feature")
+        return Statement(sql, self.bind.values)
+
+    def version(self) -> Statement:
+        return Statement(f"SELECT {self._version()}", {})
+
+    def geojson_rows(self) -> Statement:
+        """Every matching feature as a row of GeoJSON text, in id order (for streaming)."""
+        sql = (f"SELECT {self._feature()} FROM {self._from()} WHERE {self._where()} "
+               f"ORDER BY {self._order()}")
+        return Statement(sql, self.bind.values)
+
+    def known_codes(self) -> Statement:
+        return Statement(f"SELECT {self._version()}, {self._known_codes()}", self.bind.values)
+
+    def csv_header(self) -> list[str]:
+        return (["id"] + [f.name for f in self._fields()]
+                + (["longitude", "latitude", "wkt"] if self.query.crs.srid == 4326
+                   else ["easting", "northing", "wkt"]))
+
+    def csv_rows(self) -> Statement:
+        """Every matching feature as one CSV line (RFC 4180, formula-safe), in id order."""
+        crs = self.query.crs
+        geometry = self.source.geom_bng if crs.metric else self.source.geom
+        anchor = f"ST_PointOnSurface({geometry})"
+        id_cell = _csv_cell(self.source.id_sql, "integer" if self.source.id_type == "integer"
+                            else "string")
+        cells = [id_cell] + [_csv_cell(f.sql, f.type) for f in self._fields()]
+        x, y = f"ST_X({anchor})", f"ST_Y({anchor})"
+        if crs.lat_first:
+            x, y = y, x
+        cells += [f"round(({x})::numeric, {crs.decimals})::text",
+                  f"round(({y})::numeric, {crs.decimals})::text",
+                  f"""'"' || ST_AsText({f"ST_FlipCoordinates({geometry})" if crs.lat_first
+                                      else geometry}, {crs.decimals}) || '"'"""]
+        sql = (f"SELECT concat_ws(',', {', '.join(cells)}) FROM {self._joined_from()} "
+               f"WHERE {self._where()} ORDER BY {self._order()}")
+        return Statement(sql, self.bind.values)
+
+    def tile(self, z: int, x: int, y: int) -> Statement:
+        """The layer's features in tile z/x/y (Web Mercator) as one Mapbox Vector Tile."""
+        tile_z, tile_x, tile_y = self.bind(z), self.bind(x), self.bind(y)
+        fields = [f for f in self.layer.fields if f.name in self.layer.tile_fields]
+        columns = [f"{_mvt_value(f)} AS {quote(f.name)}" for f in fields]
+        id_column = ""
+        if self.source.id_type == "integer":
+            id_column = f"{self.source.id_sql} AS id, "
+        margin = MVT_BUFFER / MVT_EXTENT
+        sql = (
+            f"WITH bounds AS (SELECT ST_TileEnvelope({tile_z}, {tile_x}, {tile_y}) AS tile, "
+            f"ST_Transform(ST_TileEnvelope({tile_z}, {tile_x}, {tile_y}, margin => {margin}), "
+            f"4326) AS area), "
+            f"rows AS (SELECT {id_column}{', '.join(columns)}, "
+            f"ST_AsMVTGeom(ST_Transform({self.source.geom}, 3857), bounds.tile, {MVT_EXTENT}, "
+            f"{MVT_BUFFER}, true) AS geom "
+            f"FROM {self._from()}, bounds "
+            f"WHERE {self._where()} AND {self.source.geom} && bounds.area) "
+            f"SELECT {self._version()}, (SELECT ST_AsMVT(rows, {literal(self.layer.id)}, "
+            f"{MVT_EXTENT}, 'geom'{', ' + literal('id') if id_column else ''}) FROM rows "
+            f"WHERE rows.geom IS NOT NULL) AS tile, {self._known_codes()}")
+        return Statement(sql, self.bind.values)
+
+    def nearest(self, *, lon: float | None = None, lat: float | None = None,
+                postcode_key: str | None = None) -> Statement:
+        """The `limit` places nearest to a point or a postcode, by true distance on the
+        British National Grid, found through the GiST index (KNN `<->`), not a full sort."""
+        if postcode_key is not None:
+            origin = ("SELECT geom_bng AS g, ST_X(geom) AS lon, ST_Y(geom) AS lat, postcode "
+                      f"FROM postcodes WHERE postcode_key = {self.bind(postcode_key)}")
+        else:
+            origin = (f"SELECT ST_Transform(ST_SetSRID(ST_MakePoint({self.bind(lon)}, "
+                      f"{self.bind(lat)}), 4326), 27700) AS g, "
+                      f"CAST({self.bind(lon)} AS float8) AS lon, "
+                      f"CAST({self.bind(lat)} AS float8) AS lat, NULL::text AS postcode")
+        point = "(SELECT g FROM origin)"
+        distance = f"ST_Distance({self.source.geom_bng}, {point})"
+        feature = self._feature(extra=(("distance_m", f"round({distance})::integer"),))
+        sql = (
+            f"WITH origin AS ({origin}) "
+            f"SELECT {self._version()}, "
+            "(SELECT lon FROM origin) AS origin_lon, (SELECT lat FROM origin) AS origin_lat, "
+            "(SELECT postcode FROM origin) AS origin_postcode, "
+            f"(SELECT coalesce(string_agg(near.feature, ',' ORDER BY near.distance, "
+            f"near.sort_key), '') FROM ("
+            f"SELECT {self._order()} AS sort_key, {distance} AS distance, {feature} AS feature "
+            f"FROM {self._from()} WHERE {self._where()} "
+            f"ORDER BY {self.source.geom_bng} <-> {point} "
+            f"LIMIT {self.bind(self.query.limit)}) near) AS features")
+        return Statement(sql, self.bind.values)
+
+
+def extents() -> Statement:
+    """For every layer: its bounding box in CRS84, its update-time range and its size."""
+    selects = []
+    for layer in LAYERS.values():
+        source = layer.source
+        selects.append(
+            f"SELECT {literal(layer.id)} AS layer, ST_XMin(e) AS minx, ST_YMin(e) AS miny, "
+            f"ST_XMax(e) AS maxx, ST_YMax(e) AS maxy, first_update, last_update, size FROM ("
+            f"SELECT ST_Extent({source.geom}) AS e, min({source.updated}) AS first_update, "
+            f"max({source.updated}) AS last_update, count(*) AS size "
+            f"FROM {source.table} {source.alias} WHERE {source.live} AND {layer.where}) x")
+    return Statement(" UNION ALL ".join(selects), {})
