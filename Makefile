@@ -25,13 +25,20 @@ bench: install system-packages
 lint: install
 	$(BIN)/ruff check .
 
-install: $(STAMP)
+install: $(STAMP) node_modules/.installed
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Leaflet and its plugins, which the app serves itself from node_modules/ (mapping/assets.py);
+# package-lock.json pins them by hash. Re-run when either file changes.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: apt-get install npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund
 	touch $@
 
 # PostgreSQL and PostGIS for the embedded cluster (skipped when DATABASE_URL is set).

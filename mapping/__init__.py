@@ -22,13 +22,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["assetmap.settings"] = settings
 
     from mapping import admin, auth, db, editors, errors, health, reports, residents, security
+    from mapping import assets, councillors, display, gis
 
     db.init_app(app, settings)
     errors.init_app(app)
     security.init_app(app, settings)
     auth.init_app(app)
     app.register_blueprint(health.bp)
+    display.init_app(app)
+    app.register_blueprint(assets.bp)
     app.register_blueprint(residents.bp)
+    app.register_blueprint(councillors.bp)
+    app.register_blueprint(gis.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(editors.bp)

@@ -1,56 +1,149 @@
-"""Pages for residents: the list of places (the map enhances it) and each place's page."""
+"""Pages for residents: the finder at `/` (a list and search that work without JavaScript,
+which the map then enhances) and each place's permalink page. Each has a JSON twin."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from sqlalchemy import text
+import re
 
-from mapping import db
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
+
+from mapping import db, queries
+from mapping.display import (
+    KIND_LABELS,
+    KIND_SINGULAR,
+    map_config,
+    safe_url,
+    walking_distance,
+)
+from mapping.errors import problem
 
 bp = Blueprint("residents", __name__)
 
-KIND_LABELS = {
-    "community_asset": "Community assets",
-    "transferred_building": "Transferred buildings",
-    "mutual_aid_group": "Mutual aid groups",
-    "hub": "Community hubs",
-}
-
-PLACE_LIST = text("""
-    SELECT p.id, p.kind, p.name, p.categories, p.ward_code, w.name AS ward_name
-      FROM places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
-     WHERE p.deleted_at IS NULL
-     ORDER BY p.kind, p.name
-""")
-
-PLACE = text("""
-    SELECT p.*, ST_Y(ST_PointOnSurface(p.geom)) AS lat, ST_X(ST_PointOnSurface(p.geom)) AS lon,
-           w.name AS ward_name
-      FROM places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
-     WHERE p.id = :id AND p.deleted_at IS NULL
-""")
+POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
+MAX_QUERY = 100
+# What the map and its list need of every place; the rest is on the place's page.
+MAP_PROPERTIES = "name,kind,categories,ward_name,location_precision"
 
 
-def is_demo(connection) -> bool:
-    return bool(connection.execute(
-        text("SELECT EXISTS (SELECT 1 FROM import_runs WHERE source = 'demo')")).scalar())
+def finder_request() -> tuple[queries.PlaceFilter, str, int]:
+    """The filter, postcode and page asked for in the query string, cleaned."""
+    args = request.args
+    kinds = tuple(k for k in queries.KINDS if k in args.getlist("kind"))
+    place_filter = queries.PlaceFilter(q=args.get("q", "").strip()[:MAX_QUERY], kinds=kinds,
+                                       category=args.get("category", "").strip()[:MAX_QUERY])
+    postcode = " ".join(args.get("postcode", "").upper().split())[:10]
+    page = args.get("page", "1")
+    return place_filter, postcode, int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
 
 
+def feed_urls() -> dict:
+    """Where the map's JavaScript reads its data: the public feeds (see docs/api.md)."""
+    root = request.script_root
+    return {"placesForMap": f"{root}/layers/places.geojson?properties={MAP_PROPERTIES}",
+            "wards": f"{root}/layers/wards.geojson", "nearest": f"{root}/api/nearest"}
+
+
+def place_url_template() -> str:
+    """/places/{id}, for scripts that link to places."""
+    return url_for("residents.place", place_id=0).replace("/0", "/{id}")
+
+
+def listed(place: dict) -> dict:
+    """A place as the JSON twin of a list shows it."""
+    item = {"id": place["id"], "name": place["name"], "kind": place["kind"],
+            "categories": place["categories"], "ward_code": place["ward_code"],
+            "ward_name": place["ward_name"], "postcode": place["postcode"],
+            "location_precision": place["location_precision"],
+            "url": url_for("residents.place", place_id=place["id"], _external=True)}
+    if "distance_m" in place:
+        item["distance_m"] = round(place["distance_m"], 1)
+        item["distance_text"] = walking_distance(place["distance_m"], place["location_precision"])
+    return item
+
+
+def find_origin(connection, postcode: str) -> tuple[dict | None, int, str | None]:
+    """The postcode's point, or the status and the words for why there is none."""
+    if not POSTCODE.match(postcode.replace(" ", "")):
+        return None, 400, (f"“{postcode}” does not look like a postcode. Enter a full postcode, "
+                           f"like HD1 2AB.")
+    origin = queries.origin(connection, postcode)
+    if origin is None:
+        return None, 404, (f"We could not find the postcode {postcode} in Kirklees. Check it, "
+                           f"or search by name instead.")
+    return dict(origin), 200, None
+
+
+# Each page's JSON twin is routed first, so that url_for builds the page's own address.
+@bp.get("/places.json")
 @bp.get("/")
 def index():
+    place_filter, postcode, page_number = finder_request()
+    origin, status, error = None, 200, None
     with db.read_engine().connect() as connection:
-        places = connection.execute(PLACE_LIST).mappings().all()
-        demo = is_demo(connection)
-    groups = {kind: [p for p in places if p["kind"] == kind] for kind in KIND_LABELS}
-    return render_template("residents/index.html", groups=groups, labels=KIND_LABELS,
-                           total=len(places), demo=demo)
+        categories = queries.categories(connection)
+        kind_counts = queries.kind_counts(connection)
+        demo = queries.is_demo(connection)
+        if postcode:
+            origin, status, error = find_origin(connection, postcode)
+        if origin is not None:
+            nearest = queries.nearest(connection, postcode, place_filter)
+            page = queries.PlacePage(places=nearest, total=len(nearest), page=1)
+        else:
+            page = queries.place_page(connection, place_filter, page_number)
+
+    if request.path.endswith(".json"):
+        if error:
+            return problem(status, "Unknown postcode" if status == 404 else "Bad request", error,
+                           parameter="postcode")
+        return jsonify({"query": {"q": place_filter.q, "kind": list(place_filter.kinds),
+                                  "category": place_filter.category, "postcode": postcode},
+                        "origin": origin, "total": page.total, "page": page.page,
+                        "pages": page.pages, "places": [listed(p) for p in page.places]})
+
+    config = map_config(feeds=feed_urls(), place=place_url_template())
+    # A postcode that cannot be searched from still gets the whole list, with the reason.
+    return render_template(
+        "residents/index.html", page=page, place_filter=place_filter, postcode=postcode,
+        origin=origin, error=error, categories=categories, kind_counts=kind_counts,
+        total_places=sum(kind_counts.values()), demo=demo, config=config, labels=KIND_LABELS)
 
 
+@bp.get("/places/<int:place_id>.json")
 @bp.get("/places/<int:place_id>")
 def place(place_id: int):
+    as_json = request.path.endswith(".json")
     with db.read_engine().connect() as connection:
-        row = connection.execute(PLACE, {"id": place_id}).mappings().first()
-        demo = is_demo(connection)
+        row = queries.place(connection, place_id)
+        demo = queries.is_demo(connection)
     if row is None:
+        if as_json:
+            return problem(404, "Not found", "There is no place with that number.")
         abort(404, description="There is no place with that number.")
-    return render_template("residents/place.html", place=row, label=KIND_LABELS[row["kind"]],
-                           demo=demo)
+    links = [url for url in (safe_url(u) for u in (row["links"] or [])) if url]
+    if as_json:
+        return jsonify(place_json(row, links))
+    config = map_config(thisPlace={"id": row["id"], "name": row["name"], "kind": row["kind"],
+                                   "geometry": row["geometry"]})
+    return render_template("residents/place.html", place=row, links=links,
+                           label=KIND_SINGULAR[row["kind"]], demo=demo, config=config)
+
+
+def place_json(row: dict, links: list[str]) -> dict:
+    """A place as its page shows it: public contacts only, its public location."""
+    hidden = {"neighbourhood_codes", "links", "geometry", "links_to", "neighbourhoods"}
+    properties = {k: v for k, v in row.items() if k not in hidden and v not in (None, [], "")}
+    for key in ("website", "booking_url"):
+        if key in properties and not safe_url(properties[key]):
+            del properties[key]
+    for key in ("last_verified", "transfer_date"):
+        if key in properties:
+            properties[key] = properties[key].isoformat()
+    properties.update({
+        "links": links,
+        "neighbourhoods": row["neighbourhoods"],
+        "related": [{**r, "url": url_for("residents.place", place_id=r["id"], _external=True)}
+                    for r in row["links_to"]],
+        "url": url_for("residents.place", place_id=row["id"], _external=True),
+    })
+    return {"type": "Feature", "id": row["id"], "geometry": row["geometry"],
+            "properties": properties}
+

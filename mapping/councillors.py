@@ -1,0 +1,207 @@
+"""Pages for councillors: every ward at a glance (a choropleth and its table), and each
+ward and priority neighbourhood with its places, profile, download and printable map.
+Each page has a JSON twin at the same address with `.json` on the end."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
+
+from layers import profiles
+from mapping import db, printmap, queries
+from mapping.display import KIND_LABELS, map_config, walking_distance
+from mapping.errors import problem
+from mapping.residents import place_url_template
+from mapping.security import allow_inline_scripts
+
+bp = Blueprint("councillors", __name__)
+
+MEASURES = {
+    "per_1000": "Places per 1,000 residents",
+    "coverage": "Residents within walking distance of a place",
+}
+DISTANCES = (400, 800, 1600)
+# Five classes of a sequential palette that reads in greyscale and to colour-blind eyes
+# (ColorBrewer YlGnBu), from few places (light) to many (dark).
+PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+AREA_KINDS = {"ward": "wards", "neighbourhood": "neighbourhoods"}
+
+
+def measure_request() -> dict:
+    args = request.args
+    measure = args.get("measure") if args.get("measure") in MEASURES else "per_1000"
+    kind = args.get("kind") if args.get("kind") in queries.KINDS else ""
+    if measure == "coverage" and not kind:
+        kind = "hub"
+    distance = int(args["distance"]) if args.get("distance") in map(str, DISTANCES) else 800
+    return {"measure": measure, "kind": kind, "distance": distance}
+
+
+def classify(values: list[float | None]) -> list[dict]:
+    """Quantile classes (up to five) over the values that exist, each with its colour."""
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return []
+    count = min(len(PALETTE), len(set(present)))
+    edges = [present[min(len(present) - 1, (len(present) * i) // count)] for i in range(count)]
+    edges = sorted(set(edges))
+    palette = PALETTE if len(edges) == len(PALETTE) else PALETTE[-len(edges):] \
+        if len(edges) > 1 else PALETTE[2:3]
+    classes = []
+    for index, low in enumerate(edges):
+        high = edges[index + 1] if index + 1 < len(edges) else present[-1]
+        classes.append({"low": low, "high": high, "colour": palette[index],
+                        "last": index + 1 == len(edges)})
+    return classes
+
+
+def class_of(value: float | None, classes: list[dict]) -> dict | None:
+    if value is None:
+        return None
+    chosen = classes[0]
+    for item in classes:
+        if value >= item["low"]:
+            chosen = item
+    return chosen
+
+
+def ward_rows(connection, choice: dict) -> tuple[list[dict], list[dict]]:
+    rows = queries.ward_table(connection)
+    for row in rows:
+        if choice["measure"] == "per_1000":
+            count = row[choice["kind"]] if choice["kind"] else row["places"]
+            row["value"] = queries.per_1000(count, row["population"])
+        else:
+            row["value"] = coverage_percent(connection, row["code"], choice)
+    classes = classify([row["value"] for row in rows])
+    for row in rows:
+        found = class_of(row["value"], classes)
+        row["colour"] = found["colour"] if found else None
+    return rows, classes
+
+
+def coverage_percent(connection, code: str, choice: dict) -> float | None:
+    """The share of a ward's residents within the distance of a place of the kind, in %:
+    the figure its profile gives (without the profile's slow gap search)."""
+    profile = profiles.area_profile(connection, "ward", code, gaps=False)
+    for item in (profile or {}).get("coverage", []):
+        if item["kind"] == choice["kind"] and item["distance_m"] == choice["distance"]:
+            return item["percent"]
+    return None
+
+
+@bp.get("/wards.json")
+@bp.get("/wards")
+def wards():
+    choice = measure_request()
+    with db.read_engine().connect() as connection:
+        rows, classes = ward_rows(connection, choice)
+        demo = queries.is_demo(connection)
+    title = measure_title(choice)
+    if request.path.endswith(".json"):
+        return jsonify({"measure": {**choice, "title": title}, "classes": classes,
+                        "wards": [{**row, "url": url_for("councillors.ward", code=row["code"],
+                                                          _external=True)} for row in rows]})
+    config = map_config(feeds={"wards": f"{request.script_root}/layers/wards.geojson"},
+                        values={row["code"]: {"value": row["value"], "colour": row["colour"],
+                                              "name": row["name"]} for row in rows},
+                        title=title, unit="%" if choice["measure"] == "coverage" else "",
+                        ward=url_for("councillors.ward", code="CODE").replace("CODE", "{code}"))
+    return render_template("councillors/wards.html", rows=rows, classes=classes, choice=choice,
+                           title=title, measures=MEASURES, distances=DISTANCES,
+                           labels=KIND_LABELS, demo=demo, config=config)
+
+
+def measure_title(choice: dict) -> str:
+    if choice["measure"] == "coverage":
+        return (f"Residents within {choice['distance']:,} m of a "
+                f"{KIND_LABELS[choice['kind']].lower().rstrip('s')}")
+    what = KIND_LABELS[choice["kind"]].lower() if choice["kind"] else "places"
+    return f"{what.capitalize()} per 1,000 residents"
+
+
+@bp.get("/wards/<code>.json")
+@bp.get("/wards/<code>")
+def ward(code: str):
+    return area_page("ward", code)
+
+
+@bp.get("/neighbourhoods/<code>.json")
+@bp.get("/neighbourhoods/<code>")
+def neighbourhood(code: str):
+    return area_page("neighbourhood", code)
+
+
+def load_area(kind: str, code: str, *, with_profile: bool = True) -> dict | None:
+    with db.read_engine().connect() as connection:
+        area = queries.area(connection, kind, code)
+        if area is None:
+            return None
+        area["overlapping"] = queries.overlapping(connection, kind, code)
+        area["places"] = queries.area_places(connection, kind, code)
+        area["profile"] = profiles.area_profile(connection, kind, code) if with_profile else None
+        area["demo"] = queries.is_demo(connection)
+    counts = {k: sum(1 for p in area["places"] if p["kind"] == k) for k in queries.KINDS}
+    area["counts"] = counts
+    area["per_1000"] = queries.per_1000(len(area["places"]), area["population"])
+    return area
+
+
+def area_links(kind: str, code: str) -> dict:
+    filter_name = "ward" if kind == "ward" else "neighbourhood"
+    root = request.script_root
+    return {
+        "csv": f"{root}/layers/places.csv?{filter_name}={code}",
+        "geojson": f"{root}/layers/places.geojson?{filter_name}={code}",
+        "profile": f"{root}/api/{AREA_KINDS[kind]}/{code}",
+        "map": url_for(f"councillors.{kind}_map", code=code),
+        "json": url_for(f"councillors.{kind}", code=code) + ".json",
+    }
+
+
+def area_page(kind: str, code: str):
+    area = load_area(kind, code)
+    as_json = request.path.endswith(".json")
+    noun = "ward" if kind == "ward" else "priority neighbourhood"
+    if area is None:
+        if as_json:
+            return problem(404, "Not found", f"There is no {noun} with the code {code}.")
+        abort(404, description=f"There is no {noun} with the code {code}.")
+    links = area_links(kind, code)
+    if as_json:
+        return jsonify({**{k: v for k, v in area.items() if k != "demo"}, "links": links})
+    config = map_config(
+        area={"kind": kind, "code": code, "name": area["name"], "geometry": area["geometry"]},
+        overlapping=[{"code": o["code"], "name": o["name"], "geometry": o["geometry"]}
+                     for o in area["overlapping"]],
+        overlappingUrl=url_for("councillors.neighbourhood" if kind == "ward" else "councillors.ward",
+                               code="CODE").replace("CODE", "{code}"),
+        feeds={"places": links["geojson"]},
+        gaps=[{"kind": g["kind"], "lat": g["lat"], "lon": g["lon"],
+               "text": f"Farthest from {KIND_LABELS[g['kind']].lower()}: "
+                       f"{walking_distance(g['distance_m'])}"}
+              for g in (area["profile"] or {}).get("gaps", [])],
+        place=place_url_template())
+    return render_template(f"councillors/{kind}.html", area=area, links=links,
+                           labels=KIND_LABELS, demo=area["demo"], config=config, noun=noun)
+
+
+@bp.get("/wards/<code>/map.html")
+def ward_map(code: str):
+    return printable_map("ward", code)
+
+
+@bp.get("/neighbourhoods/<code>/map.html")
+def neighbourhood_map(code: str):
+    return printable_map("neighbourhood", code)
+
+
+def printable_map(kind: str, code: str):
+    """The area on a folium map, for printing and for embedding in another page."""
+    area = load_area(kind, code, with_profile=False)
+    if area is None:
+        abort(404, description="There is no area with that code.")
+    from flask import current_app
+
+    settings = current_app.extensions["assetmap.settings"]
+    html = printmap.area_map_html(area, settings)
+    response = current_app.make_response(html)
+    return allow_inline_scripts(response, html, settings)

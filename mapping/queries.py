@@ -1,0 +1,269 @@
+"""Read queries behind the server-rendered pages (the lists that work without JavaScript).
+
+Every query reads `public_geom`, never `geom`: an area-level place is shown and measured
+at its area, not at the point it was imported with. Values are bound parameters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+KINDS = ("community_asset", "transferred_building", "mutual_aid_group", "hub")
+PAGE_SIZE = 50
+NEAREST_LIMIT = 20
+# Boundaries sent to browsers are simplified to about 5 m: invisible at ward scale.
+SIMPLIFY_DEGREES = 0.00005
+
+
+@dataclass(frozen=True)
+class PlaceFilter:
+    """What a resident asked for on the finder: name, kinds and one category."""
+
+    q: str = ""
+    kinds: tuple[str, ...] = ()
+    category: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.category or (self.kinds and set(self.kinds) != set(KINDS)))
+
+    def params(self) -> dict:
+        return {
+            "pattern": "%" + like_escape(self.q) + "%" if self.q else None,
+            "kinds": list(self.kinds) or None,
+            "category": self.category or None,
+        }
+
+
+@dataclass
+class PlacePage:
+    places: list = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def postcode_key(postcode: str) -> str:
+    return "".join(postcode.split()).upper()
+
+
+FILTERED = """
+     WHERE p.deleted_at IS NULL
+       AND (CAST(:kinds AS text[]) IS NULL OR p.kind = ANY(CAST(:kinds AS text[])))
+       AND (CAST(:category AS text) IS NULL OR CAST(:category AS text) = ANY(p.categories))
+       AND (CAST(:pattern AS text) IS NULL OR p.name ILIKE CAST(:pattern AS text))
+"""
+
+LISTED_COLUMNS = """
+    p.id, p.kind, p.name, p.categories, p.location_precision, p.ward_code,
+    w.name AS ward_name,
+    CASE WHEN p.location_precision = 'area' THEN NULL ELSE p.postcode END AS postcode
+"""
+
+PLACE_PAGE = text(f"""
+    SELECT {LISTED_COLUMNS}, count(*) OVER () AS total
+      FROM places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
+    {FILTERED}
+     ORDER BY lower(p.name), p.id
+     LIMIT :limit OFFSET :offset
+""")
+
+ORIGIN = text("""
+    SELECT postcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM postcodes WHERE postcode_key = :key
+""")
+
+# KNN on the metric twin gives true distance order; the id breaks ties between places
+# that share a location (several groups on one point).
+NEAREST = text(f"""
+    WITH origin AS (SELECT geom_bng FROM postcodes WHERE postcode_key = :key)
+    SELECT {LISTED_COLUMNS}, ST_Distance(p.public_geom_bng, o.geom_bng) AS distance_m
+      FROM origin o, places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
+    {FILTERED}
+     ORDER BY p.public_geom_bng <-> o.geom_bng, p.id
+     LIMIT :limit
+""")
+
+CATEGORIES = text("""
+    SELECT c.category, count(*) AS places
+      FROM places p CROSS JOIN LATERAL unnest(p.categories) AS c(category)
+     WHERE p.deleted_at IS NULL
+     GROUP BY c.category ORDER BY c.category
+""")
+
+KIND_COUNTS = text("""
+    SELECT kind, count(*) FROM places WHERE deleted_at IS NULL GROUP BY kind
+""")
+
+PLACE = text("""
+    SELECT p.id, p.kind, p.name, p.description, p.categories, p.website, p.accessibility,
+           p.opening_hours, p.last_verified, p.location_precision, p.ward_code,
+           w.name AS ward_name, p.neighbourhood_codes,
+           CASE WHEN p.location_precision = 'area' THEN NULL ELSE p.address END AS address,
+           CASE WHEN p.location_precision = 'area' THEN NULL ELSE p.postcode END AS postcode,
+           CASE WHEN p.phone_public THEN p.phone END AS phone,
+           CASE WHEN p.email_public THEN p.email END AS email,
+           ST_AsGeoJSON(p.public_geom, 6)::json AS geometry,
+           ca.operator, ca.volunteering, ca.booking_url,
+           tb.transfer_date, tb.tenure, tb.receiving_organisation, tb.former_use,
+           coalesce(m.area_served, h.area_served) AS area_served, m.links,
+           h.hub_type, h.services
+      FROM places p
+      LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
+      LEFT JOIN community_assets ca ON ca.place_id = p.id
+      LEFT JOIN transferred_buildings tb ON tb.place_id = p.id
+      LEFT JOIN mutual_aid_groups m ON m.place_id = p.id
+      LEFT JOIN hubs h ON h.place_id = p.id
+     WHERE p.id = :id AND p.deleted_at IS NULL
+""")
+
+PLACE_LINKS = text("""
+    SELECT l.relation, 'from' AS direction, o.id, o.name, o.kind
+      FROM place_links l JOIN places o ON o.id = l.to_place_id AND o.deleted_at IS NULL
+     WHERE l.from_place_id = :id
+    UNION ALL
+    SELECT l.relation, 'to', o.id, o.name, o.kind
+      FROM place_links l JOIN places o ON o.id = l.from_place_id AND o.deleted_at IS NULL
+     WHERE l.to_place_id = :id
+     ORDER BY 1, 2, 4
+""")
+
+NEIGHBOURHOOD_NAMES = text("""
+    SELECT code, name FROM areas WHERE kind = 'neighbourhood' AND code = ANY(:codes) ORDER BY name
+""")
+
+WARD_TABLE = text("""
+    SELECT w.code, w.name, w.population,
+           count(p.id) AS places,
+           count(p.id) FILTER (WHERE p.kind = 'community_asset') AS community_asset,
+           count(p.id) FILTER (WHERE p.kind = 'transferred_building') AS transferred_building,
+           count(p.id) FILTER (WHERE p.kind = 'mutual_aid_group') AS mutual_aid_group,
+           count(p.id) FILTER (WHERE p.kind = 'hub') AS hub,
+           (SELECT count(*) FROM areas n
+             WHERE n.kind = 'neighbourhood' AND ST_Intersects(n.geom, w.geom)
+               AND ST_Area(ST_Intersection(n.geom_bng, w.geom_bng)) > 0.001 * ST_Area(n.geom_bng)
+           ) AS neighbourhoods
+      FROM areas w
+      LEFT JOIN places p ON p.ward_code = w.code AND p.deleted_at IS NULL
+     WHERE w.kind = 'ward'
+     GROUP BY w.id
+     ORDER BY w.name
+""")
+
+AREA = text("""
+    SELECT a.kind, a.code, a.name, a.population, a.population_0_15, a.population_16_59,
+           a.population_60_plus, a.imd_decile, a.vintage,
+           round((ST_Area(a.geom_bng) / 1e6)::numeric, 2) AS area_km2,
+           ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, :tolerance), 6)::json AS geometry
+      FROM areas a WHERE a.kind = :kind AND a.code = :code
+""")
+
+# Neighbourhoods overlapping a ward (or wards overlapping a neighbourhood) by more than a
+# sliver (0.1 %, as layers.profiles counts them), with the share of the other area that lies
+# inside this one.
+OVERLAPPING = text("""
+    SELECT o.code, o.name, o.population,
+           round((100 * ST_Area(ST_Intersection(o.geom_bng, a.geom_bng))
+                  / nullif(ST_Area(o.geom_bng), 0))::numeric) AS share_pct,
+           ST_AsGeoJSON(ST_SimplifyPreserveTopology(o.geom, :tolerance), 6)::json AS geometry
+      FROM areas a JOIN areas o ON o.kind = :other AND ST_Intersects(o.geom, a.geom)
+     WHERE a.kind = :kind AND a.code = :code
+       AND ST_Area(ST_Intersection(o.geom_bng, a.geom_bng)) > 0.001 * ST_Area(o.geom_bng)
+     ORDER BY o.name
+""")
+
+AREA_PLACES = text("""
+    SELECT p.id, p.kind, p.name, p.categories, p.location_precision,
+           ST_X(ST_PointOnSurface(p.public_geom)) AS lon, ST_Y(ST_PointOnSurface(p.public_geom)) AS lat
+      FROM places p
+     WHERE p.deleted_at IS NULL
+       AND ((:kind = 'ward' AND p.ward_code = :code)
+            OR (:kind = 'neighbourhood' AND :code = ANY(p.neighbourhood_codes)))
+     ORDER BY lower(p.name), p.id
+""")
+
+
+def place_page(connection, place_filter: PlaceFilter, page: int = 1) -> PlacePage:
+    rows = connection.execute(PLACE_PAGE, {
+        **place_filter.params(), "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE,
+    }).mappings().all()
+    total = rows[0]["total"] if rows else _count(connection, place_filter)
+    return PlacePage(places=[dict(r) for r in rows], total=total, page=page)
+
+
+def _count(connection, place_filter: PlaceFilter) -> int:
+    return connection.execute(text("SELECT count(*) FROM places p" + FILTERED),
+                              place_filter.params()).scalar_one()
+
+
+def origin(connection, postcode: str):
+    """The postcode's point, or None when it is not a known postcode."""
+    return connection.execute(ORIGIN, {"key": postcode_key(postcode)}).mappings().first()
+
+
+def nearest(connection, postcode: str, place_filter: PlaceFilter,
+            limit: int = NEAREST_LIMIT) -> list[dict]:
+    rows = connection.execute(NEAREST, {
+        **place_filter.params(), "key": postcode_key(postcode), "limit": limit,
+    }).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def categories(connection) -> list[dict]:
+    return [dict(r) for r in connection.execute(CATEGORIES).mappings()]
+
+
+def kind_counts(connection) -> dict[str, int]:
+    return dict(connection.execute(KIND_COUNTS).all())
+
+
+def place(connection, place_id: int) -> dict | None:
+    row = connection.execute(PLACE, {"id": place_id}).mappings().first()
+    if row is None:
+        return None
+    result = dict(row)
+    result["links_to"] = [dict(r) for r in connection.execute(PLACE_LINKS, {"id": place_id}).mappings()]
+    result["neighbourhoods"] = [dict(r) for r in connection.execute(
+        NEIGHBOURHOOD_NAMES, {"codes": list(row["neighbourhood_codes"])}).mappings()]
+    return result
+
+
+def ward_table(connection) -> list[dict]:
+    rows = [dict(r) for r in connection.execute(WARD_TABLE).mappings()]
+    for row in rows:
+        row["per_1000"] = per_1000(row["places"], row["population"])
+    return rows
+
+
+def per_1000(count: int, population: int | None) -> float | None:
+    if not population:
+        return None
+    return round(1000 * count / population, 2)
+
+
+def area(connection, kind: str, code: str) -> dict | None:
+    row = connection.execute(AREA, {"kind": kind, "code": code,
+                                    "tolerance": SIMPLIFY_DEGREES}).mappings().first()
+    return dict(row) if row else None
+
+
+def overlapping(connection, kind: str, code: str) -> list[dict]:
+    other = "neighbourhood" if kind == "ward" else "ward"
+    return [dict(r) for r in connection.execute(OVERLAPPING, {
+        "kind": kind, "code": code, "other": other, "tolerance": SIMPLIFY_DEGREES}).mappings()]
+
+
+def area_places(connection, kind: str, code: str) -> list[dict]:
+    return [dict(r) for r in connection.execute(AREA_PLACES, {"kind": kind, "code": code}).mappings()]
+
+
+def is_demo(connection) -> bool:
+    return bool(connection.execute(
+        text("SELECT EXISTS (SELECT 1 FROM import_runs WHERE source = 'demo')")).scalar())

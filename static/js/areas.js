@@ -1,0 +1,105 @@
+/* Maps on the councillors' and place pages, each an enhancement of a page that is whole
+   without it: the wards choropleth (/wards), one ward or neighbourhood with its places
+   (/wards/{code}, /neighbourhoods/{code}) and one place (/places/{id}). */
+(function () {
+  "use strict";
+
+  var AM = window.AssetMap;
+  var config = AM && AM.config();
+  var element = document.getElementById("map");
+  if (!config || !window.L || !element) return;
+
+  var BOUNDARY = { color: "#0b0c0c", weight: 3, fill: false };
+  var OVERLAP = { color: "#b35900", weight: 2, dashArray: "6 4", fillColor: "#b35900", fillOpacity: 0.12 };
+
+  function wards() {
+    var map = AM.createMap(element, config).setView([53.645, -1.78], 11);
+    AM.fetchJSON(config.feeds.wards + "?properties=name").then(function (collection) {
+      var layer = L.geoJSON(collection, {
+        style: function (feature) {
+          var value = config.values[feature.id] || {};
+          return {
+            color: "#0b0c0c", weight: 1.5, fillOpacity: value.colour ? 0.85 : 0.3,
+            fillColor: value.colour || "#b1b4b6"
+          };
+        },
+        onEachFeature: function (feature, path) {
+          var value = config.values[feature.id] || {};
+          var figure = value.value === null || value.value === undefined
+            ? "no figure" : value.value.toLocaleString("en-GB", { maximumFractionDigits: 1 }) + config.unit;
+          path.bindTooltip(AM.el("span", {}, [
+            AM.el("strong", { text: value.name || feature.properties.name }), " " + figure
+          ]), { sticky: true });
+          path.on("click", function () {
+            window.location.href = config.ward.replace("{code}", encodeURIComponent(feature.id));
+          });
+          path.on("mouseover", function () { path.setStyle({ weight: 4 }); });
+          path.on("mouseout", function () { path.setStyle({ weight: 1.5 }); });
+        }
+      }).addTo(map);
+      map.fitBounds(layer.getBounds(), { padding: [10, 10], animate: false });
+      element.setAttribute("data-shown", String(collection.features.length));
+      AM.ready(element);
+    }, function () {
+      AM.setStatus("The ward boundaries could not be loaded just now. The table below has every figure.");
+      AM.ready(element);
+    });
+  }
+
+  function area() {
+    var map = AM.createMap(element, config);
+    var outline = L.geoJSON(config.area.geometry, { style: BOUNDARY, interactive: false });
+    config.overlapping.forEach(function (other) {
+      L.geoJSON(other.geometry, { style: OVERLAP })
+        .bindTooltip(AM.el("span", { text: other.name }), { sticky: true })
+        .on("click", function () { window.location.href = config.overlappingUrl.replace("{code}", encodeURIComponent(other.code)); })
+        .addTo(map);
+    });
+    outline.addTo(map);
+    map.fitBounds(outline.getBounds(), { padding: [10, 10], animate: false });
+    (config.gaps || []).forEach(function (gap) {
+      L.marker([gap.lat, gap.lon], {
+        icon: L.divIcon({ className: "gap-marker", html: '<span aria-hidden="true">!</span>', iconSize: [22, 22] }),
+        title: gap.text, alt: gap.text, keyboard: false
+      }).bindTooltip(AM.el("span", { text: gap.text })).addTo(map);
+    });
+    var clusters = L.markerClusterGroup({
+      showCoverageOnHover: false, maxClusterRadius: 35, iconCreateFunction: AM.clusterIcon
+    }).addTo(map);
+    AM.openPopups(config, clusters);
+    AM.fetchJSON(config.feeds.places + "&properties=name,kind,categories,location_precision")
+      .then(function (collection) {
+        var markers = (collection.features || []).map(function (feature) {
+          return AM.placeMarker(config, feature);
+        }).filter(Boolean);
+        clusters.addLayers(markers);
+        element.setAttribute("data-shown", String(markers.length));
+        AM.ready(element);
+      }, function () {
+        AM.setStatus("The places could not be loaded onto the map just now. They are all listed below.");
+        AM.ready(element);
+      });
+  }
+
+  function place() {
+    var map = AM.createMap(element, config, { scrollWheelZoom: false });
+    var feature = { type: "Feature", id: config.thisPlace.id, geometry: config.thisPlace.geometry,
+      properties: { name: config.thisPlace.name, kind: config.thisPlace.kind } };
+    if (config.thisPlace.geometry.type !== "Point") {
+      var shape = L.geoJSON(config.thisPlace.geometry, { style: OVERLAP, interactive: false }).addTo(map);
+      map.fitBounds(shape.getBounds(), { maxZoom: 17, padding: [10, 10], animate: false });
+    } else {
+      map.setView(AM.markerPosition(config.thisPlace.geometry), 16);
+    }
+    L.marker(AM.markerPosition(config.thisPlace.geometry), {
+      icon: AM.markerIcon(feature.properties.kind), title: config.thisPlace.name, alt: config.thisPlace.name,
+      keyboard: false, interactive: false
+    }).addTo(map);
+    element.setAttribute("data-shown", "1");
+    AM.ready(element);
+  }
+
+  var modes = { wards: wards, area: area, place: place };
+  var mode = modes[element.getAttribute("data-map")];
+  if (mode) mode();
+})();

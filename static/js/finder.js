@@ -1,0 +1,352 @@
+/* The resident finder at /: the server-rendered form and list work on their own; this adds
+   the clustered map and keeps map, list and address bar in step as people filter, search
+   by postcode or use their location. Reads the public feeds (/layers, /api/nearest). */
+(function () {
+  "use strict";
+
+  var AM = window.AssetMap;
+  var config = AM && AM.config();
+  var mapElement = document.getElementById("map");
+  var form = document.getElementById("finder");
+  if (!config || !window.L || !L.markerClusterGroup || !mapElement || !form) return;
+
+  var PAGE = 50;
+  var KIRKLEES = [53.645, -1.78];
+  var list = document.getElementById("results-list");
+  var heading = document.getElementById("results-heading");
+  var summary = document.getElementById("results-summary");
+  var nearMe = document.getElementById("near-me");
+
+  var map = AM.createMap(mapElement, config).setView(KIRKLEES, 11);
+  var boundaries = L.layerGroup().addTo(map);
+  var clusters = L.markerClusterGroup({
+    chunkedLoading: true,
+    showCoverageOnHover: false,
+    maxClusterRadius: 45,
+    spiderfyOnMaxZoom: true,
+    iconCreateFunction: AM.clusterIcon
+  }).addTo(map);
+  var originLayer = L.layerGroup().addTo(map);
+  AM.openPopups(config, clusters);
+  map.on("popupopen", function (event) {
+    var source = event.popup._source;
+    highlight(source && source.feature ? source.feature.id : null);
+  });
+  map.on("popupclose", function () { highlight(null); });
+
+  var places = [];
+  var markers = {};
+  var state = { nearest: null, nearestFrom: null, origin: null, group: null, shown: PAGE };
+
+  function chosen() {
+    var kinds = Array.prototype.filter
+      .call(form.querySelectorAll('input[name="kind"]'), function (box) { return box.checked; })
+      .map(function (box) { return box.value; });
+    return {
+      q: form.elements.q.value.trim(),
+      postcode: form.elements.postcode.value.trim(),
+      category: form.elements.category.value,
+      kinds: kinds
+    };
+  }
+
+  function matches(feature, wanted) {
+    var properties = feature.properties || {};
+    if (wanted.kinds.indexOf(properties.kind) < 0) return false;
+    if (wanted.category && (properties.categories || []).indexOf(wanted.category) < 0) return false;
+    if (wanted.q && String(properties.name).toLowerCase().indexOf(wanted.q.toLowerCase()) < 0) return false;
+    return true;
+  }
+
+  var collator = new Intl.Collator("en-GB", { sensitivity: "base" });
+  function byName(a, b) {
+    return collator.compare(String(a.properties.name), String(b.properties.name)) || a.id - b.id;
+  }
+
+  function results() {
+    var wanted = chosen();
+    if (state.group) return state.group;
+    if (state.nearest) return state.nearest.filter(function (f) { return matches(f, wanted); });
+    return places.filter(function (f) { return matches(f, wanted); }).sort(byName);
+  }
+
+  function markerFor(feature) {
+    // Nearest results carry their distance, so they get their own marker and popup.
+    var key = (state.nearest ? "n" : "p") + feature.id;
+    if (!markers[key]) {
+      markers[key] = AM.placeMarker(config, feature);
+    }
+    return markers[key];
+  }
+
+  function highlight(id) {
+    Array.prototype.forEach.call(list.querySelectorAll(".result"), function (item) {
+      item.classList.toggle("active", String(item.getAttribute("data-id")) === String(id));
+    });
+  }
+
+  function showOnMap(feature) {
+    var marker = markerFor(feature);
+    if (!marker) return;
+    mapElement.scrollIntoView({ block: "nearest" });
+    clusters.zoomToShowLayer(marker, function () {
+      var link = AM.openPopup(config, marker).getElement().querySelector("a");
+      if (link) link.focus();
+    });
+  }
+
+  function listItem(feature) {
+    var properties = feature.properties || {};
+    var meta = AM.kindLabel(config, properties.kind);
+    if (properties.ward_name) meta += " · " + properties.ward_name;
+    if (properties.location_precision === "area") meta += " · covers an area";
+    var distance = properties.distance_m !== undefined && properties.distance_m !== null
+      ? AM.el("p", { className: "result-distance", text: AM.walkingDistance(properties.distance_m, properties.location_precision) })
+      : null;
+    var button = AM.el("button", { type: "button", className: "link-button show-on-map" }, [
+      "Show on map",
+      AM.el("span", { className: "visually-hidden", text: ": " + properties.name })
+    ]);
+    button.addEventListener("click", function () { showOnMap(feature); });
+    return AM.el("li", { className: "result", "data-id": feature.id }, [
+      AM.el("span", { className: "kind-badge kind-" + properties.kind, "aria-hidden": "true", text: AM.kindLetter(properties.kind) }),
+      AM.el("div", { className: "result-body" }, [
+        AM.el("a", { className: "result-name", href: AM.placeUrl(config, feature.id), text: properties.name }),
+        AM.el("p", { className: "result-meta", text: meta }),
+        distance,
+        button
+      ])
+    ]);
+  }
+
+  function describe(items) {
+    var wanted = chosen();
+    var filtered = wanted.q || wanted.category || wanted.kinds.length < AM.KINDS.length;
+    if (state.group) {
+      return [items.length + " places at this spot",
+        "These places share one location on the map; they are also spread out around it."];
+    }
+    if (state.nearest) {
+      return ["Nearest places to " + state.originLabel, items.length
+        ? "The " + items.length + " nearest places, closest first."
+        : "No places match near there. Try more kinds of place or another category."];
+    }
+    if (!items.length) {
+      return ["Places matching your search", "No places match. Try fewer words, another category or more kinds of place."];
+    }
+    var shown = Math.min(items.length, state.shown);
+    return [filtered ? "Places matching your search" : "All places",
+      "Showing 1 to " + shown + " of " + items.length.toLocaleString("en-GB") + " places" + (filtered ? "." : ", A to Z.")];
+  }
+
+  function renderList(items) {
+    var words = describe(items);
+    heading.textContent = words[0];
+    summary.textContent = words[1];
+    list.textContent = "";
+    items.slice(0, state.shown).forEach(function (feature) { list.appendChild(listItem(feature)); });
+    var extra = document.getElementById("results-more");
+    if (extra) extra.remove();
+    var controls = [];
+    if (state.group) {
+      var back = AM.el("button", { type: "button", className: "button secondary", text: "Back to all results" });
+      back.addEventListener("click", function () { state.group = null; render(); });
+      controls.push(back);
+    } else if (items.length > state.shown) {
+      var more = AM.el("button", { type: "button", className: "button secondary", text: "Show " + Math.min(PAGE, items.length - state.shown) + " more" });
+      more.addEventListener("click", function () {
+        var first = state.shown;
+        state.shown += PAGE;
+        renderList(results());
+        var next = list.children[first] && list.children[first].querySelector("a");
+        if (next) next.focus();
+      });
+      controls.push(more);
+    }
+    if (controls.length) list.after(AM.el("div", { id: "results-more", className: "results-more" }, controls));
+  }
+
+  function render(fit) {
+    var items = results();
+    mapElement.setAttribute("data-ready", "false");
+    clusters.clearLayers();
+    clusters.addLayers(items.map(markerFor).filter(Boolean));
+    mapElement.setAttribute("data-shown", String(items.length));
+    renderList(items);
+    updateAddress();
+    if (fit) fitTo(items);
+    else AM.ready(mapElement);
+  }
+
+  /* Shows every place listed (and where the search is from); ready once the map stops. */
+  function fitTo(items) {
+    var bounds = L.latLngBounds([]);
+    items.forEach(function (feature) {
+      var marker = markerFor(feature);
+      if (marker) bounds.extend(marker.getLatLng());
+    });
+    if (state.origin) bounds.extend([state.origin.lat, state.origin.lon]);
+    if (!bounds.isValid()) return AM.ready(mapElement);
+    map.once("moveend", function () { AM.ready(mapElement); });
+    map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
+  }
+
+  function updateAddress() {
+    var wanted = chosen();
+    var params = new URLSearchParams();
+    if (state.nearest && state.nearestFrom.postcode) params.set("postcode", state.nearestFrom.postcode);
+    if (wanted.q) params.set("q", wanted.q);
+    if (wanted.category) params.set("category", wanted.category);
+    if (wanted.kinds.length < AM.KINDS.length) wanted.kinds.forEach(function (kind) { params.append("kind", kind); });
+    var query = params.toString();
+    window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+  }
+
+  function showError(message) {
+    clearError();
+    var box = AM.el("div", { className: "error-summary", role: "alert", tabindex: "-1", id: "error-summary" }, [
+      AM.el("h2", { text: "There is a problem" }),
+      AM.el("p", {}, [AM.el("a", { href: "#postcode", text: message })])
+    ]);
+    form.before(box);
+    form.elements.postcode.setAttribute("aria-invalid", "true");
+    box.focus();
+  }
+
+  function clearError() {
+    var old = document.getElementById("error-summary");
+    if (old) old.remove();
+    form.elements.postcode.removeAttribute("aria-invalid");
+  }
+
+  function searchNearest(from, label) {
+    var wanted = chosen();
+    var query = new URLSearchParams(from);
+    query.set("limit", "20");
+    if (!wanted.kinds.length) {
+      state.nearest = [];
+      render();
+      return Promise.resolve();
+    }
+    if (wanted.kinds.length < AM.KINDS.length) query.set("kind", wanted.kinds.join(","));
+    if (wanted.category) query.set("category", wanted.category);
+    summary.textContent = "Finding the nearest places…";
+    return AM.fetchJSON(config.feeds.nearest + "?" + query.toString()).then(function (body) {
+      clearError();
+      state.group = null;
+      state.nearest = body.features || [];
+      state.nearestFrom = from;
+      state.origin = body.origin || (from.lat ? { lat: from.lat, lon: from.lon } : null);
+      state.originLabel = label || (state.origin && state.origin.postcode) || from.postcode;
+      originLayer.clearLayers();
+      if (state.origin) {
+        L.circleMarker([state.origin.lat, state.origin.lon], {
+          radius: 9, color: "#0b0c0c", weight: 3, fillColor: "#ffdd00", fillOpacity: 1,
+          interactive: false
+        }).bindTooltip(AM.el("span", { text: state.originLabel === "your location" ? "You are here" : state.originLabel }), {
+          permanent: true, direction: "right", offset: [10, 0], className: "origin-label"
+        }).addTo(originLayer);
+      }
+      render(true);
+    }, function (error) {
+      if (error.status === 404 || error.status === 400) {
+        showError(from.postcode
+          ? "We could not find the postcode " + from.postcode + " in Kirklees. Check it, or search by name instead."
+          : "That location is not one we can search from.");
+      } else {
+        showError("The nearest places could not be found just now. Please try again.");
+      }
+      render();
+    });
+  }
+
+  function clearNearest() {
+    state.nearest = null;
+    state.nearestFrom = null;
+    state.origin = null;
+    originLayer.clearLayers();
+  }
+
+  function refresh() {
+    state.group = null;
+    state.shown = PAGE;
+    if (state.nearest && state.nearestFrom) searchNearest(state.nearestFrom, state.originLabel);
+    else render(true);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var wanted = chosen();
+    state.group = null;
+    state.shown = PAGE;
+    if (wanted.postcode) {
+      searchNearest({ postcode: wanted.postcode.toUpperCase() });
+    } else {
+      clearError();
+      clearNearest();
+      render(true);
+    }
+  });
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "kind" || event.target.name === "category") refresh();
+  });
+  var typing = null;
+  form.elements.q.addEventListener("input", function () {
+    window.clearTimeout(typing);
+    typing = window.setTimeout(refresh, 250);
+  });
+
+  if (nearMe && navigator.geolocation) {
+    nearMe.hidden = false;
+    document.getElementById("near-me-hint").hidden = false;
+    nearMe.addEventListener("click", function () {
+      summary.textContent = "Finding your location…";
+      navigator.geolocation.getCurrentPosition(function (position) {
+        form.elements.postcode.value = "";
+        searchNearest({
+          lon: position.coords.longitude.toFixed(5),
+          lat: position.coords.latitude.toFixed(5)
+        }, "your location");
+      }, function () {
+        showError("We could not get your location. You can search by postcode instead.");
+        render();
+      }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 300000 });
+    });
+  }
+
+  // Places that share one spot: the cluster spiderfies them, and the list shows them too.
+  function sameSpot(markers) {
+    // Where each belongs, not where a spiderfy has just moved it to.
+    var homes = markers.map(function (marker) { return AM.markerPosition(marker.feature.geometry); });
+    return homes.every(function (home) { return home.equals(homes[0], 1e-7); });
+  }
+  clusters.on("clusterclick clusterkeypress", function (event) {
+    var children = event.layer.getAllChildMarkers();
+    if (children.length > 1 && sameSpot(children)) {
+      state.group = children.map(function (marker) { return marker.feature; }).sort(byName);
+      renderList(state.group);
+      heading.scrollIntoView({ block: "nearest" });
+    }
+  });
+
+  AM.fetchJSON(config.feeds.wards + "?properties=name").then(function (wards) {
+    L.geoJSON(wards, {
+      interactive: false,
+      style: { color: "#505a5f", weight: 1.5, fill: false, dashArray: "4 3" }
+    }).addTo(boundaries);
+  }, function () { /* the map works without ward outlines */ });
+
+  // The page asks for this same address early (a preload link), so it is often here already.
+  AM.fetchJSON(config.feeds.placesForMap)
+    .then(function (collection) {
+      places = (collection.features || []).filter(function (f) { return f.geometry; });
+      var wanted = chosen();
+      if (wanted.postcode && !document.getElementById("error-summary")) {
+        return searchNearest({ postcode: wanted.postcode.toUpperCase() });
+      }
+      render(true);
+    }, function () {
+      AM.setStatus("The places could not be loaded onto the map just now. The list below still works.");
+      AM.ready(mapElement);
+    });
+})();
