@@ -1,0 +1,125 @@
+"""Staging: rows go into a temporary table with PostgreSQL's COPY, streamed.
+
+The rows are written as CSV into a bounded queue that a second thread feeds to
+`COPY ... FROM STDIN`, so Python reads and checks the file while the server parses what
+came before; memory holds a few megabytes, never the whole file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import queue
+import threading
+from typing import Self
+
+CHUNK_CHARS = 1 << 20
+
+
+def ewkt_point(x: float, y: float, srid: int) -> str:
+    return f"SRID={srid};POINT({x!r} {y!r})"
+
+
+def pg_array(items) -> str | None:
+    """A text[] literal for COPY."""
+    if items is None:
+        return None
+    return "{" + ",".join(
+        '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "}"
+
+
+def pg_bool(value) -> str | None:
+    return None if value is None else ("t" if value else "f")
+
+
+class _QueueReader:
+    """A file-like object for copy_expert, reading chunks from a queue until None."""
+
+    def __init__(self, chunks: queue.Queue):
+        self.chunks = chunks
+        self.buffer = b""
+        self.done = False
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.done and (size < 0 or len(self.buffer) < size):
+            chunk = self.chunks.get()
+            if chunk is None:
+                self.done = True
+            else:
+                self.buffer += chunk
+        if size < 0:
+            data, self.buffer = self.buffer, b""
+        else:
+            data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    readline = read
+
+
+class CopyWriter:
+    """`with CopyWriter(dbapi_connection, table, columns) as copy: copy.write(row)`.
+
+    Values are strings, numbers or None (NULL), never empty strings; each row a
+    sequence in `columns` order.
+    """
+
+    def __init__(self, dbapi_connection, table: str, columns: list[str]):
+        self.connection = dbapi_connection
+        # CSV's NULL is an unquoted empty value: normalised values are never empty text.
+        self.sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        self.chunks: queue.Queue = queue.Queue(maxsize=8)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\n")
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._copy, name="copy", daemon=True)
+        self.rows = 0
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def _copy(self) -> None:
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.copy_expert(self.sql, _QueueReader(self.chunks), size=CHUNK_CHARS)
+        except BaseException as error:  # noqa: BLE001 - handed to the writing thread
+            self.error = error
+            # Drain until the writer's end mark, so a writer blocked on a full queue wakes
+            # up and sees the error.
+            while self.chunks.get() is not None:
+                pass
+
+    def write(self, row) -> None:
+        self.writer.writerow(row)
+        self.rows += 1
+        if self.buffer.tell() >= CHUNK_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        data = self.buffer.getvalue().encode("utf-8")
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        if data:
+            self._put(data)
+
+    def _put(self, item) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.chunks.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is None:
+                self._flush()
+        finally:
+            try:
+                self.chunks.put(None, timeout=5)
+            except queue.Full:
+                pass
+            self.thread.join()
+        if self.error is not None and kind is None:
+            raise self.error
