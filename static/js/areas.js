@@ -59,7 +59,10 @@
     map.fitBounds(outline.getBounds(), { padding: [10, 10], animate: false });
     (config.gaps || []).forEach(function (gap) {
       L.marker([gap.lat, gap.lon], {
-        icon: L.divIcon({ className: "gap-marker", html: '<span aria-hidden="true">!</span>', iconSize: [22, 22] }),
+        icon: L.divIcon({
+          className: "gap-marker", iconSize: [24, 24],
+          html: '<span class="gap-diamond" aria-hidden="true"><span>!</span></span>'
+        }),
         title: gap.text, alt: gap.text, keyboard: false
       }).bindTooltip(AM.el("span", { text: gap.text })).addTo(map);
     });

@@ -109,6 +109,11 @@
       }
     });
     tiles.addTo(map);
+    // Printing changes the map's width; redraw so tiles and shapes fill it.
+    window.addEventListener("beforeprint", function () { map.invalidateSize(); });
+    if (window.matchMedia) {
+      window.matchMedia("print").addEventListener("change", function () { map.invalidateSize(); });
+    }
     return map;
   };
 

@@ -188,6 +188,10 @@ def test_a_ward_page_counts_what_the_feed_counts(browse, demo_data, db, live_ser
     assert count == len(feed["features"]) == shown > 0
     expect(page.locator(".leaflet-overlay-pane path").first).to_be_attached()
     screenshot(page, "ward")
+    page.emulate_media(media="print")
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    expect(page.locator("#place-count")).to_be_visible()
+    screenshot(page, "ward-print")
     page.watch.assert_quiet()
 
 
