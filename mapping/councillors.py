@@ -3,11 +3,19 @@ ward and priority neighbourhood with its places, profile, download and printable
 Each page has a JSON twin at the same address with `.json` on the end."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 
 from layers import profiles
 from mapping import db, printmap, queries
-from mapping.display import KIND_LABELS, map_config, walking_distance
+from mapping.display import KIND_LABELS, KIND_SINGULAR, map_config, walking_distance
 from mapping.errors import problem
 from mapping.residents import place_url_template
 from mapping.security import allow_inline_scripts
@@ -22,7 +30,6 @@ DISTANCES = (400, 800, 1600)
 # Five classes of a sequential palette that reads in greyscale and to colour-blind eyes
 # (ColorBrewer YlGnBu), from few places (light) to many (dark).
 PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
-AREA_KINDS = {"ward": "wards", "neighbourhood": "neighbourhoods"}
 
 
 def measure_request() -> dict:
@@ -100,7 +107,7 @@ def wards():
         return jsonify({"measure": {**choice, "title": title}, "classes": classes,
                         "wards": [{**row, "url": url_for("councillors.ward", code=row["code"],
                                                           _external=True)} for row in rows]})
-    config = map_config(feeds={"wards": f"{request.script_root}/layers/wards.geojson"},
+    config = map_config(feeds={"wards": url_for("feeds.download_geojson", layer_id="wards")},
                         values={row["code"]: {"value": row["value"], "colour": row["colour"],
                                               "name": row["name"]} for row in rows},
                         title=title, unit="%" if choice["measure"] == "coverage" else "",
@@ -113,7 +120,7 @@ def wards():
 def measure_title(choice: dict) -> str:
     if choice["measure"] == "coverage":
         return (f"Residents within {choice['distance']:,} m of a "
-                f"{KIND_LABELS[choice['kind']].lower().rstrip('s')}")
+                f"{KIND_SINGULAR[choice['kind']].lower()}")
     what = KIND_LABELS[choice["kind"]].lower() if choice["kind"] else "places"
     return f"{what.capitalize()} per 1,000 residents"
 
@@ -146,12 +153,12 @@ def load_area(kind: str, code: str, *, with_profile: bool = True) -> dict | None
 
 
 def area_links(kind: str, code: str) -> dict:
-    filter_name = "ward" if kind == "ward" else "neighbourhood"
-    root = request.script_root
+    """The area's places as downloads (the feeds, filtered to it), its map and its twin."""
+    only_here = {kind: code}  # the feeds' filters are named `ward` and `neighbourhood`
     return {
-        "csv": f"{root}/layers/places.csv?{filter_name}={code}",
-        "geojson": f"{root}/layers/places.geojson?{filter_name}={code}",
-        "profile": f"{root}/api/{AREA_KINDS[kind]}/{code}",
+        "csv": url_for("feeds.download_csv", layer_id="places", **only_here),
+        "geojson": url_for("feeds.download_geojson", layer_id="places", **only_here),
+        "profile": url_for(f"feeds.{kind}_profile", code=code),
         "map": url_for(f"councillors.{kind}_map", code=code),
         "json": url_for(f"councillors.{kind}", code=code) + ".json",
     }
@@ -199,8 +206,6 @@ def printable_map(kind: str, code: str):
     area = load_area(kind, code, with_profile=False)
     if area is None:
         abort(404, description="There is no area with that code.")
-    from flask import current_app
-
     settings = current_app.extensions["assetmap.settings"]
     html = printmap.area_map_html(area, settings)
     response = current_app.make_response(html)

@@ -2,7 +2,9 @@
 and CSV addresses, the licence, and how to add each to QGIS. JSON twin at /data.json."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from urllib.parse import unquote
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from layers.registry import LAYERS
 from mapping import db, queries
@@ -12,13 +14,18 @@ bp = Blueprint("gis", __name__)
 
 
 def layer_urls(layer_id: str) -> dict:
-    base = request.url_root.rstrip("/")
+    """A layer's addresses on each of the feeds, whole (GIS software wants them absolute)."""
+    def url(endpoint, **values):
+        return url_for(endpoint, _external=True, **values)
+
+    # The tile address keeps its {z}/{x}/{y} placeholders as they are.
+    tiles = unquote(url("tiles.tile_view", layer_id=layer_id, z="{z}", x="{x}", y="{y}"))
     return {
-        "geojson": f"{base}/layers/{layer_id}.geojson",
-        "csv": f"{base}/layers/{layer_id}.csv",
-        "ogc_items": f"{base}/ogc/collections/{layer_id}/items",
-        "tiles": f"{base}/tiles/{layer_id}/{{z}}/{{x}}/{{y}}.mvt",
-        "tilejson": f"{base}/tiles/{layer_id}.json",
+        "geojson": url("feeds.download_geojson", layer_id=layer_id),
+        "csv": url("feeds.download_csv", layer_id=layer_id),
+        "ogc_items": url("ogc.items_view", collection_id=layer_id),
+        "tiles": tiles,
+        "tilejson": url("tiles.tilejson_view", layer_id=layer_id),
     }
 
 
@@ -32,8 +39,7 @@ def catalogue() -> list[dict]:
 @bp.get("/data")
 def data():
     settings = current_app.extensions["assetmap.settings"]
-    base = request.url_root.rstrip("/")
-    service = {"ogc": f"{base}/ogc", "licence": settings.data_licence,
+    service = {"ogc": url_for("ogc.landing_view", _external=True), "licence": settings.data_licence,
                "licence_url": LICENCE_URLS.get(settings.data_licence),
                "attribution": settings.data_attribution}
     if request.path.endswith(".json"):

@@ -36,10 +36,11 @@ def finder_request() -> tuple[queries.PlaceFilter, str, int]:
 
 
 def feed_urls() -> dict:
-    """Where the map's JavaScript reads its data: the public feeds (see docs/api.md)."""
-    root = request.script_root
-    return {"placesForMap": f"{root}/layers/places.geojson?properties={MAP_PROPERTIES}",
-            "wards": f"{root}/layers/wards.geojson", "nearest": f"{root}/api/nearest"}
+    """Where the map's JavaScript reads its data: the public feeds (mapping/feeds.py)."""
+    return {"placesForMap": url_for("feeds.download_geojson", layer_id="places",
+                                    properties=MAP_PROPERTIES),
+            "wards": url_for("feeds.download_geojson", layer_id="wards"),
+            "nearest": url_for("feeds.nearest")}
 
 
 def place_url_template() -> str:
