@@ -30,6 +30,11 @@ STAGE = "import_stage"
 # Files bigger than this get a progress bar on a terminal (bytes for CSV, rows otherwise).
 BIG_FILE_BYTES = 5_000_000
 BIG_FILE_ROWS = 20_000
+NUMBERING = {"csv": "row 1 is the first row after the header",
+             "json": "row 1 is the first record in the file",
+             "geojson": "row 1 is the first feature in the file",
+             "shp": "row 1 is the first feature in the file",
+             "gpkg": "row 1 is the first feature in the file"}
 
 
 @dataclass
@@ -125,6 +130,7 @@ class Importer:
                 if self.path is not None:
                     source = self.open_source()
                     self.report.notes.extend(source.notes)
+                    self.report.numbering = NUMBERING.get(source.format, NUMBERING["csv"])
                 self.prepare(source)
             except SourceError as error:
                 self.report.fail(str(error))

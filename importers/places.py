@@ -374,6 +374,7 @@ class PlaceImporter(Importer):
     def _check_geometries(self, connection, column: str, refuse: bool) -> None:
         """Transform to EPSG:4326, allow points and polygons only, repair invalid polygons
         (ST_MakeValid) with a warning. A bad coverage area is left out, not the row."""
+        label = "geometry" if column == "geom" else column
         other_crs, not_points = connection.execute(text(f"""
             SELECT count(*) FILTER (WHERE ST_SRID({column}) <> 4326),
                    count(*) FILTER (WHERE GeometryType({column}) <> 'POINT')
@@ -385,7 +386,7 @@ class PlaceImporter(Importer):
         if not not_points and refuse:
             if other_crs:
                 self.refuse(connection, f"""
-                    SELECT row_number, '{column}' AS field,
+                    SELECT row_number, '{label}' AS field,
                            format('%s is not on Earth: is --crs right?', ST_AsText({column}, 2))
                            AS reason
                       FROM {STAGE} WHERE valid AND {column} IS NOT NULL
@@ -398,7 +399,7 @@ class PlaceImporter(Importer):
                AND ST_NumGeometries({column}) = 1"""))
         allowed = "('POINT', 'POLYGON', 'MULTIPOLYGON')" if refuse else "('POLYGON', 'MULTIPOLYGON')"
         bad = f"""
-            SELECT row_number, '{column}' AS field,
+            SELECT row_number, '{label}' AS field,
                    CASE WHEN ST_IsEmpty({column}) THEN 'the geometry is empty'
                         WHEN GeometryType({column}) NOT IN {allowed}
                         THEN format('a %s cannot be placed on the map: give a point or a polygon',
@@ -419,7 +420,7 @@ class PlaceImporter(Importer):
                 UPDATE {STAGE} SET {column} = NULL WHERE row_number IN (
                     SELECT row_number FROM ({bad}) b)"""))
         self.warn(connection, f"""
-            SELECT row_number, '{column}' AS field,
+            SELECT row_number, '{label}' AS field,
                    format('the polygon was invalid (%s) and has been repaired with ST_MakeValid',
                           ST_IsValidReason({column})) AS reason
               FROM {STAGE}
@@ -431,7 +432,7 @@ class PlaceImporter(Importer):
                AND GeometryType({column}) <> 'POINT' AND NOT ST_IsValid({column})"""))
         if refuse:
             self.refuse(connection, f"""
-                SELECT row_number, '{column}' AS field,
+                SELECT row_number, '{label}' AS field,
                        'the polygon could not be repaired: nothing is left of it' AS reason
                   FROM {STAGE} WHERE valid AND {column} IS NOT NULL AND ST_IsEmpty({column})""")
         else:

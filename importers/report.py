@@ -40,6 +40,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     fatal: str | None = None           # a problem with the whole file: nothing was read
+    numbering: str = "row 1 is the first row after the header"
 
     def error(self, row, field_name, reason) -> None:
         self._add(Problem(row, field_name, reason, "error"))
@@ -82,7 +83,8 @@ class Report:
             parts.append(f"{self.rows:,} rows read")
             if counts:
                 parts.append(("would be " if self.status == "dry-run" else "") + counts)
-            parts.append(f"{self.invalid:,} invalid, {self.warnings:,} warnings")
+            parts.append(f"{self.invalid:,} invalid, {self.warnings:,} "
+                         f"{'warning' if self.warnings == 1 else 'warnings'}")
         return "; ".join(parts) + f" ({self.seconds:.1f} s{run})"
 
     def lines(self, limit: int = 20) -> list[str]:
@@ -91,21 +93,24 @@ class Report:
         if self.fatal:
             out.append(f"  {self.fatal}")
             return out
+        rows = "1 row" if self.invalid == 1 else f"{self.invalid:,} rows"
         if self.status == "failed" and self.invalid:
-            out.append(f"  {self.invalid:,} rows have problems, so nothing was written. Fix them "
-                       "and run again, or add --skip-invalid to load the other rows.")
+            out.append(f"  {rows} {'has' if self.invalid == 1 else 'have'} problems, so nothing "
+                       "was written. Fix them and run again, or add --skip-invalid to load the "
+                       "other rows.")
         elif self.invalid and self.skip_invalid:
-            out.append(f"  {self.invalid:,} rows with problems were left out (--skip-invalid).")
+            out.append(f"  {rows} with problems {'was' if self.invalid == 1 else 'were'} left out "
+                       "(--skip-invalid).")
         out.extend(f"  {note}" for note in self.notes)
         problems = sorted(self.problems, key=lambda p: (p.severity != "error", p.row or 0))
-        if problems:
-            out.append("  row 1 is the first record (a CSV file's header row is not counted)")
+        if problems and limit > 0:
+            out.append(f"  {self.numbering}")
             for problem in problems[:limit]:
                 out.append("  " + problem.line())
-            hidden = self.errors + self.warnings - min(limit, len(problems))
-            if hidden > 0:
-                out.append(f"  ... and {hidden:,} more problems "
-                           "(all of them: --problems FILE, or the import_runs table)")
+        hidden = self.errors + self.warnings - min(max(limit, 0), len(problems))
+        if hidden > 0:
+            out.append(f"  ... and {hidden:,} more {'problem' if hidden == 1 else 'problems'} "
+                       "(all of them: --problems FILE, or the import_runs table)")
         return out
 
     def as_dict(self, limit: int = 1000) -> dict:

@@ -153,5 +153,183 @@ def stop() -> None:
         click.echo("embedded database was not running")
 
 
+def _loading_options(function):
+    """Options every loader takes: what to do with bad rows, and how to report them."""
+    for option in reversed([
+        click.option("--dry-run", is_flag=True,
+                     help="Check everything and say what would change; write nothing."),
+        click.option("--skip-invalid", is_flag=True,
+                     help="Load the good rows even if some are refused."),
+        click.option("--format", "fmt", type=click.Choice(["csv", "json", "geojson", "shp", "gpkg"]),
+                     help="The file's format, if its name does not say."),
+        click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+                     help="Read FIELD from COLUMN (repeatable)."),
+        click.option("--encoding", help="The text encoding, if not UTF-8 or Windows-1252."),
+        click.option("--source", help="Name of this data source (default: the file's name)."),
+        click.option("--problems", "problems_file", type=click.Path(dir_okay=False),
+                     help="Write every problem found to this CSV file."),
+        click.option("--show", default=20, show_default=True,
+                     help="How many problems to print."),
+    ]):
+        function = option(function)
+    return function
+
+
+def _options(dry_run=False, skip_invalid=False, fmt=None, mapping=(), encoding=None,
+             source=None, crs=None, **extra):
+    from importers.base import Options, parse_crs
+    from importers.fields import parse_mapping
+
+    try:
+        return Options(dry_run=dry_run, skip_invalid=skip_invalid, fmt=fmt,
+                       mapping=parse_mapping(mapping), encoding=encoding, source=source,
+                       crs=parse_crs(crs), progress=True,
+                       district_margin_m=_settings().district_margin_m, **extra)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _finish(report, problems_file=None, show=20) -> None:
+    """Print the report; write the problems file; exit non-zero if nothing was loaded."""
+    from importers.report import write_problems
+
+    for line in report.lines(limit=show):
+        click.echo(line)
+    if problems_file:
+        count = write_problems(report, problems_file)
+        click.echo(f"  {count:,} problems written to {problems_file}")
+    if not report.ok:
+        sys.exit(1)
+
+
+def _engine():
+    from sqlalchemy import create_engine
+
+    return create_engine(_url())
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["assets", "transfers", "mutual-aid", "hubs"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_loading_options
+@click.option("--crs", help="The coordinates' CRS, e.g. EPSG:27700 (default: the file's, "
+                            "or EPSG:4326 for latitude/longitude).")
+@click.option("--prune", is_flag=True,
+              help="Remove (soft-delete) this source's places that the file no longer has.")
+@click.option("--precision", type=click.Choice(["exact", "street", "area"]),
+              help="How exact the locations are, unless a column says (default: exact).")
+@click.option("--contacts", type=click.Choice(["public", "private"]),
+              help="Show phone and e-mail on the map (default: public, but private for "
+                   "mutual aid groups).")
+@click.option("--skip-outside", is_flag=True,
+              help="Leave out places outside the district instead of warning about them.")
+def import_places(kind, path, problems_file, show, prune, precision, contacts, skip_outside,
+                  **options):
+    """Load community assets, transferred buildings, mutual aid groups or hubs from PATH."""
+    from importers.places import import_places as load
+
+    engine = _engine()
+    try:
+        report = load(engine, kind, path, _options(
+            prune=prune, precision=precision, contacts=contacts, skip_outside=skip_outside,
+            **options))
+    finally:
+        engine.dispose()
+    _finish(report, problems_file, show)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["wards", "neighbourhoods", "lsoas"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--code-field", help="The column holding each area's code, e.g. WD13CD.")
+@click.option("--name-field", help="The column holding each area's name, e.g. WD13NM.")
+@click.option("--vintage", help="The boundaries' year, e.g. 2013 (default: from the code field).")
+@click.option("--crs", help="The file's CRS, if it does not say, e.g. EPSG:27700.")
+@_loading_options
+def boundaries(kind, path, code_field, name_field, vintage, problems_file, show, **options):
+    """Load a whole set of wards, neighbourhoods or LSOAs; every place is reassigned."""
+    from importers.boundaries import import_boundaries
+
+    engine = _engine()
+    try:
+        report = import_boundaries(engine, kind, path, _options(**options),
+                                   code_field=code_field, name_field=name_field, vintage=vintage)
+    finally:
+        engine.dispose()
+    _finish(report, problems_file, show)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_loading_options
+def deprivation(path, problems_file, show, **options):
+    """Load IMD rank and decile by LSOA (the government's CSV, as published)."""
+    from importers.statistics import import_deprivation
+
+    engine = _engine()
+    try:
+        report = import_deprivation(engine, path, _options(**options))
+    finally:
+        engine.dispose()
+    _finish(report, problems_file, show)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_loading_options
+def population(path, problems_file, show, **options):
+    """Load population by LSOA and age band; wards and neighbourhoods get the sums."""
+    from importers.statistics import import_population
+
+    engine = _engine()
+    try:
+        report = import_population(engine, path, _options(**options))
+    finally:
+        engine.dispose()
+    _finish(report, problems_file, show)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_loading_options
+def postcodes(path, problems_file, show, **options):
+    """Load postcode locations: ONS Postcode Directory or OS Code-Point Open CSV (or .zip)."""
+    from importers.postcodes import import_postcodes
+
+    engine = _engine()
+    try:
+        report = import_postcodes(engine, path, _options(**options))
+    finally:
+        engine.dispose()
+    _finish(report, problems_file, show)
+
+
+@main.group()
+def neighbourhoods() -> None:
+    """Priority neighbourhoods."""
+
+
+@neighbourhoods.command("from-imd")
+@click.option("--deciles", default="1-2", show_default=True,
+              help="IMD deciles to include (1 = the most deprived 10%% in England).")
+@click.option("--tolerance", default=0.0, show_default=True,
+              help="Metres between LSOAs that still count as touching.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+def neighbourhoods_from_imd(deciles, tolerance, dry_run):
+    """Merge touching most-deprived LSOAs into named priority neighbourhoods."""
+    from importers.neighbourhoods import derive_from_imd, parse_deciles
+
+    try:
+        parse_deciles(deciles)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    engine = _engine()
+    try:
+        report = derive_from_imd(engine, deciles, _options(dry_run=dry_run), tolerance)
+    finally:
+        engine.dispose()
+    _finish(report)
+
+
 if __name__ == "__main__":
     main()

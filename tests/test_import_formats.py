@@ -139,3 +139,21 @@ def test_cells_are_normalised():
     assert values.lower_text_list("Food bank; Warm Space;food bank") == ["food bank",
                                                                          "warm space"]
     assert values.text("  Café \x00 ") == "Café"
+
+
+def test_every_field_and_loader_option_is_documented():
+    from mapping.cli import main
+    from mapping.config import PROJECT_ROOT
+
+    guide = (PROJECT_ROOT / "docs" / "importing.md").read_text()
+    fields = [f.name for f in (*PLACE_FIELDS, *LOCATION_FIELDS)]
+    fields += [f.name for kind in KINDS.values() for f in kind.fields]
+    missing = [name for name in fields if f"`{name}`" not in guide]
+    assert not missing, f"fields missing from docs/importing.md: {missing}"
+    commands = [main.commands[name] for name in ("import", "boundaries", "deprivation",
+                                                  "population", "postcodes")]
+    commands.append(main.commands["neighbourhoods"].commands["from-imd"])
+    options = {opt for command in commands for param in command.params
+               for opt in getattr(param, "opts", []) if opt.startswith("--")}
+    missing = sorted(opt for opt in options if opt not in guide)
+    assert not missing, f"options missing from docs/importing.md: {missing}"
