@@ -23,8 +23,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def make_engine(url: str, settings: Settings, *, read_only: bool = False) -> Engine:
     # A locked table fails a request in seconds instead of holding a worker for the whole
     # statement timeout.
+    # Feed queries are short: launching parallel workers or JIT-compiling costs more than
+    # it saves, and both would multiply under concurrent load.
     options = (f"-c statement_timeout={int(settings.statement_timeout_ms)} "
-               f"-c lock_timeout={int(settings.lock_timeout_ms)} -c application_name=assetmap")
+               f"-c lock_timeout={int(settings.lock_timeout_ms)} -c application_name=assetmap "
+               "-c jit=off -c max_parallel_workers_per_gather=0")
     if read_only:
         options += " -c default_transaction_read_only=on"
     return create_engine(
