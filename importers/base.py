@@ -213,6 +213,7 @@ class Importer:
         if bar is not None:
             bar.update(source.progress() - bar.n)
             bar.close()
+            print(f"read {rows:,} rows; checking and writing them...", file=sys.stderr)
         self.report.rows = rows
 
     def _progress_bar(self, source: Source):

@@ -14,12 +14,12 @@ import re
 from datetime import date
 
 import shapely
-from sqlalchemy import text
 
 from importers import values
-from importers.base import STAGE, Importer, Options
+from importers.base import Importer, Options
 from importers.fields import Field, match_columns, squash
 from importers.kinds import KINDS, LOCATION_FIELDS, PLACE_FIELDS, Kind
+from importers.places_checks import check_places
 from importers.places_merge import merge_places
 from importers.sources import GEOMETRY
 from importers.staging import ewkt_point, pg_array, pg_bool
@@ -329,204 +329,10 @@ class PlaceImporter(Importer):
             return 4326
         return 27700
 
-    # --- set-based checks --------------------------------------------------------------
+    # --- in the database: places_checks.py and places_merge.py ----------------------
 
     def check(self, connection) -> None:
-        if self.grid_in_degree_columns:
-            self.report.notes.insert(0, (
-                f"{self.grid_in_degree_columns:,} rows have eastings and northings in the "
-                f"latitude/longitude columns: if the whole file is on the British National "
-                f"Grid, run again with --crs EPSG:27700"))
-        if self.grid_from_xy:
-            self.report.notes.append(f"{self.grid_from_xy:,} rows had X/Y on the British "
-                                     f"National Grid (EPSG:27700) and were converted")
-        self._locate_by_postcode(connection)
-        self._check_geometries(connection, "geom", refuse=True)
-        if "coverage" in self.columns:
-            self._check_geometries(connection, "coverage", refuse=False)
-        self._check_duplicates(connection)
-        self.refuse(connection, f"""
-            SELECT s.row_number, 'source_id' AS field,
-                   format('id %s already belongs to a %s in source %s; a place cannot change '
-                          'kind', s.source_id, replace(p.kind, '_', ' '), p.source) AS reason
-              FROM {STAGE} s JOIN places p ON p.source = :source AND p.source_id = s.source_id
-             WHERE s.valid AND p.kind <> :kind""",
-                    {"source": self.source_name, "kind": self.kind.kind})
-        self._check_district(connection)
-
-    def _locate_by_postcode(self, connection) -> None:
-        if "postcode" not in self.columns or not connection.execute(text(
-                f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE valid AND lookup IS NOT NULL)")).scalar():
-            return
-        connection.execute(text(f"""
-            UPDATE {STAGE} s SET geom = p.geom FROM postcodes p
-             WHERE s.valid AND s.lookup IS NOT NULL AND p.postcode_key = s.lookup"""))
-        empty = not connection.execute(text("SELECT EXISTS (SELECT 1 FROM postcodes)")).scalar()
-        hint = ("the postcodes table is empty: load a postcode directory first "
-                "(assetmap postcodes FILE)") if empty else "is the postcode current?"
-        self.refuse(connection, f"""
-            SELECT row_number, 'postcode' AS field,
-                   format('postcode %s is not in the postcodes table; %s', postcode, CAST(:hint AS text))
-                   AS reason
-              FROM {STAGE} WHERE valid AND geom IS NULL AND lookup IS NOT NULL""",
-                    {"hint": hint})
-
-    def _check_geometries(self, connection, column: str, refuse: bool) -> None:
-        """Transform to EPSG:4326, allow points and polygons only, repair invalid polygons
-        (ST_MakeValid) with a warning. A bad coverage area is left out, not the row."""
-        label = "geometry" if column == "geom" else column
-        other_crs, not_points = connection.execute(text(f"""
-            SELECT count(*) FILTER (WHERE ST_SRID({column}) <> 4326),
-                   count(*) FILTER (WHERE GeometryType({column}) <> 'POINT')
-              FROM {STAGE} WHERE valid AND {column} IS NOT NULL""")).one()
-        if other_crs:
-            connection.execute(text(f"""
-                UPDATE {STAGE} SET {column} = ST_Transform({column}, 4326)
-                 WHERE valid AND {column} IS NOT NULL AND ST_SRID({column}) <> 4326"""))
-        if not not_points and refuse:
-            if other_crs:
-                self.refuse(connection, f"""
-                    SELECT row_number, '{label}' AS field,
-                           format('%s is not on Earth: is --crs right?', ST_AsText({column}, 2))
-                           AS reason
-                      FROM {STAGE} WHERE valid AND {column} IS NOT NULL
-                       AND NOT (ST_X({column}) BETWEEN -180 AND 180
-                                AND ST_Y({column}) BETWEEN -90 AND 90)""")
-            return
-        connection.execute(text(f"""
-            UPDATE {STAGE} SET {column} = ST_GeometryN({column}, 1)
-             WHERE valid AND GeometryType({column}) = 'MULTIPOINT'
-               AND ST_NumGeometries({column}) = 1"""))
-        allowed = "('POINT', 'POLYGON', 'MULTIPOLYGON')" if refuse else "('POLYGON', 'MULTIPOLYGON')"
-        bad = f"""
-            SELECT row_number, '{label}' AS field,
-                   CASE WHEN ST_IsEmpty({column}) THEN 'the geometry is empty'
-                        WHEN GeometryType({column}) NOT IN {allowed}
-                        THEN format('a %s cannot be placed on the map: give a point or a polygon',
-                                    lower(GeometryType({column})))
-                        ELSE 'the coordinates are not on Earth: is --crs right?'
-                   END AS reason
-              FROM {STAGE}
-             WHERE valid AND {column} IS NOT NULL AND (ST_IsEmpty({column})
-                   OR GeometryType({column}) NOT IN {allowed}
-                   OR ST_XMin({column}) < -180 OR ST_XMax({column}) > 180
-                   OR ST_YMin({column}) < -90 OR ST_YMax({column}) > 90)"""
-        if refuse:
-            self.refuse(connection, bad)
-        else:
-            for number, field_name, reason in connection.execute(text(bad)).all():
-                self.report.warn(number, field_name, reason + "; left out")
-            connection.execute(text(f"""
-                UPDATE {STAGE} SET {column} = NULL WHERE row_number IN (
-                    SELECT row_number FROM ({bad}) b)"""))
-        self.warn(connection, f"""
-            SELECT row_number, '{label}' AS field,
-                   format('the polygon was invalid (%s) and has been repaired with ST_MakeValid',
-                          ST_IsValidReason({column})) AS reason
-              FROM {STAGE}
-             WHERE valid AND {column} IS NOT NULL
-               AND GeometryType({column}) <> 'POINT' AND NOT ST_IsValid({column})""")
-        connection.execute(text(f"""
-            UPDATE {STAGE} SET {column} = ST_CollectionExtract(ST_MakeValid({column}), 3)
-             WHERE valid AND {column} IS NOT NULL
-               AND GeometryType({column}) <> 'POINT' AND NOT ST_IsValid({column})"""))
-        if refuse:
-            self.refuse(connection, f"""
-                SELECT row_number, '{label}' AS field,
-                       'the polygon could not be repaired: nothing is left of it' AS reason
-                  FROM {STAGE} WHERE valid AND {column} IS NOT NULL AND ST_IsEmpty({column})""")
-        else:
-            connection.execute(text(f"""
-                UPDATE {STAGE} SET {column} = ST_Multi({column})
-                 WHERE {column} IS NOT NULL AND NOT ST_IsEmpty({column})"""))
-
-    def _check_duplicates(self, connection) -> None:
-        """Rows sharing an id: exact repeats load once (a warning); different rows with a
-        made-up id load as separate places; different rows with the file's own id are
-        refused, since which one is right cannot be told."""
-        content = ", ".join(name for name, _ in self.stage_columns() if name != "source_id")
-        connection.execute(text(f"""
-            CREATE TEMP TABLE import_duplicates ON COMMIT DROP AS
-            WITH shared AS (
-                SELECT source_id FROM {STAGE} WHERE valid
-                 GROUP BY source_id HAVING count(*) > 1
-            ), rows AS (
-                SELECT s.row_number, s.source_id,
-                       md5(ROW({', '.join('s.' + c for c in content.split(', '))})::text) AS content
-                  FROM {STAGE} s JOIN shared USING (source_id) WHERE s.valid
-            )
-            SELECT row_number, source_id,
-                   min(row_number) OVER (PARTITION BY source_id, content) AS same_as,
-                   min(row_number) OVER (PARTITION BY source_id) AS first_row
-              FROM rows"""))
-        self.warn(connection, """
-            SELECT row_number, 'source_id' AS field,
-                   format('repeats row %s exactly; loaded once', same_as) AS reason
-              FROM import_duplicates WHERE row_number > same_as""")
-        connection.execute(text(f"""
-            UPDATE {STAGE} s SET skipped = true FROM import_duplicates d
-             WHERE s.row_number = d.row_number AND d.row_number > d.same_as"""))
-        if self.derived_ids:
-            connection.execute(text("""
-                CREATE TEMP TABLE import_variants ON COMMIT DROP AS
-                SELECT row_number, first_row,
-                       dense_rank() OVER (PARTITION BY source_id ORDER BY same_as) AS variant
-                  FROM import_duplicates WHERE row_number = same_as"""))
-            self.warn(connection, """
-                SELECT row_number, 'source_id' AS field,
-                       format('has the same name and location as row %s but other details '
-                              'differ; loaded as a separate place', first_row) AS reason
-                  FROM import_variants WHERE variant > 1""")
-            connection.execute(text(f"""
-                UPDATE {STAGE} s SET source_id = s.source_id || '-' || v.variant
-                  FROM import_variants v WHERE s.row_number = v.row_number AND v.variant > 1"""))
-        else:
-            self.refuse(connection, """
-                SELECT d.row_number, 'source_id' AS field,
-                       format('id %s is used by %s rows with different details (rows %s)',
-                              d.source_id, count(*) OVER w,
-                              string_agg(d.row_number::text, ', ') OVER w) AS reason
-                  FROM import_duplicates d
-                 WHERE d.row_number = d.same_as AND EXISTS (
-                       SELECT 1 FROM import_duplicates o
-                        WHERE o.source_id = d.source_id AND o.same_as <> d.same_as)
-                WINDOW w AS (PARTITION BY d.source_id ORDER BY d.row_number
-                             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)""")
-
-    def _check_district(self, connection) -> None:
-        """Places more than the margin outside the wards are flagged (or skipped)."""
-        has_wards = connection.execute(text(
-            "SELECT EXISTS (SELECT 1 FROM areas WHERE kind = 'ward')")).scalar()
-        if not has_wards:
-            self.report.notes.append("no wards are loaded, so places were not checked against "
-                                     "the district (load them: assetmap boundaries wards FILE)")
-            return
-        margin = float(self.options.district_margin_m)
-        connection.execute(text("""
-            CREATE TEMP TABLE import_district ON COMMIT DROP AS
-            SELECT ST_Union(geom_bng) AS wards_bng,
-                   ST_Transform(ST_Buffer(ST_Union(geom_bng), :margin), 4326) AS geom
-              FROM areas WHERE kind = 'ward'"""), {"margin": margin})
-        outside = f"""
-            SELECT s.row_number, 'location' AS field,
-                   format('outside the district: %s km beyond the wards (the margin is %s m)',
-                          round((ST_Distance(ST_Transform(s.geom, 27700), d.wards_bng)
-                                 / 1000)::numeric, 1), :margin) AS reason
-              FROM {STAGE} s, import_district d
-             WHERE s.valid AND NOT s.skipped AND NOT ST_Intersects(d.geom, s.geom)"""
-        if self.options.skip_outside:
-            skipped = connection.execute(text(f"""
-                UPDATE {STAGE} s SET skipped = true FROM ({outside}) o
-                 WHERE s.row_number = o.row_number"""), {"margin": f"{margin:,.0f}"}).rowcount
-            self.skipped_outside = skipped
-            if skipped:
-                self.report.notes.append(f"{skipped:,} rows outside the district (more than "
-                                         f"{margin:,.0f} m beyond the wards) were left out "
-                                         f"(--skip-outside)")
-        else:
-            self.warn(connection, outside + " ORDER BY s.row_number", {"margin": f"{margin:,.0f}"})
-
-    # --- merge -------------------------------------------------------------------------
+        check_places(self, connection)
 
     def merge(self, connection, run_id: int) -> dict:
         return merge_places(self, connection, run_id)
