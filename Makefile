@@ -17,10 +17,15 @@ test: install system-packages test-system-packages
 stop:
 	@if [ -x $(BIN)/assetmap ]; then $(BIN)/assetmap stop; else echo "nothing to stop"; fi
 
+# The peers (tipg, pygeoapi) get a virtualenv of their own: they pin their own
+# dependencies, and pygeoapi installs a top-level `tests` package that would shadow ours.
+BENCH_VENV := .venv-bench
 bench: install system-packages
 	@tools/system-packages bench
-	$(BIN)/pip install -q -e '.[bench]'
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q -e '.[test,bench]'
+	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
