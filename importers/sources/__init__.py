@@ -7,6 +7,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from importers.sources import safety
 from importers.sources.base import GEOMETRY, ROW_PROBLEM, Source, SourceError
 from importers.sources.csv_ import CsvSource
 from importers.sources.json_ import JsonSource
@@ -51,9 +52,13 @@ def open_source(path, fmt: str | None = None, *, encoding: str | None = None,
     path = Path(path)
     if not path.exists():
         raise SourceError(f"there is no file {path}")
+    if path.suffix.lower() == ".zip":
+        safety.check_archive(path)  # before anything reads a member
     fmt = (fmt or detect_format(path)).lower()
     if fmt not in FORMATS:
         raise SourceError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if FORMATS[fmt] is OgrSource:
+        safety.check_gdal_file(path, fmt)
     source = FORMATS[fmt](path, encoding=encoding, crs=crs, **options)
     source.format = fmt
     return source.open()

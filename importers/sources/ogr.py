@@ -12,6 +12,8 @@ import numpy as np
 import pyogrio
 import pyogrio.raw
 
+from importers.sources import safety
+
 from importers.sources.base import GEOMETRY, Source, SourceError
 
 BATCH = 50_000
@@ -68,6 +70,7 @@ class OgrSource(Source):
                               + ", ".join(repr(str(name)) for name, _ in layers[1:]))
         info = pyogrio.read_info(self.path, layer=self.layer)
         self.driver = info["driver"]
+        safety.check_driver(self.path, self.driver)
         self.truncated_names = self.driver == "ESRI Shapefile"
         self.columns = [str(name) for name in info["fields"]]
         self.size = int(info["features"]) if info["features"] >= 0 else 0
