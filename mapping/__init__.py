@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["assetmap.settings"] = settings
 
     from mapping import admin, auth, db, editors, errors, health, reports, residents, security
+    from mapping import uploads
     from mapping import assets, councillors, display, gis
 
     db.init_app(app, settings)
@@ -38,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(editors.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(uploads.bp)
     from mapping import feeds, ogc, tiles
 
     app.register_blueprint(ogc.bp)

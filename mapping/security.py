@@ -21,7 +21,7 @@ RATE_LIMITED = {
     "reports.report": ("rate_limit_reports", "post"),
     "auth.login": ("rate_limit_login", "post"),
 }
-PRIVATE_BLUEPRINTS = {"auth", "editors", "admin"}
+PRIVATE_BLUEPRINTS = {"auth", "editors", "admin", "uploads"}
 
 
 def _origin_pattern(url_template: str) -> str:

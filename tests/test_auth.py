@@ -240,6 +240,9 @@ MATRIX = {
     "admin.change_user": (302, 403, 303, 400),
     "admin.create_token": (302, 403, 201, 400),
     "admin.revoke_token": (302, 403, 303, 400),
+    # Signed in but no file chosen: 400 naming the field.
+    "uploads.upload_form": (302, 400, 400, 400),
+    "uploads.upload_api": (401, 400, 400, 400),
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -265,12 +268,17 @@ def _form(endpoint, ids):
                            "role": "editor"},
         "admin.change_user": {"role": "editor"},
         "admin.create_token": {"name": "t"},
+        "uploads.upload_form": {"kind": "assets"},
+        "uploads.upload_api": {"kind": "assets"},
     }.get(endpoint, {})
 
 
 @pytest.mark.parametrize("who", ["anonymous", "editor", "admin", "admin without CSRF token"])
-def test_authorisation_matrix(app, users, db, who):
+def test_authorisation_matrix(database_url, users, db, who):
     from flask import url_for
+
+    # Signing in once per endpoint would trip the sign-in rate limit.
+    app = create_app({"database_url": database_url, "rate_limit_login": "1000 per minute"})
 
     column = ["anonymous", "editor", "admin", "admin without CSRF token"].index(who)
     for number, (endpoint, expected) in enumerate(sorted(MATRIX.items())):
@@ -305,3 +313,82 @@ def test_authorisation_matrix(app, users, db, who):
 def _rule_arguments(app, endpoint):
     return next(rule.arguments for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
 
+
+
+CSV = ("id,name,category,latitude,longitude\n1,Golcar Library,library,53.64,-1.85\n"
+       "2,Marsden Cricket Club,sports club,53.60,-1.93\n")
+
+
+def upload(client, data, page="/edit/import", **files):
+    token = csrf_from(client.get(page).data)
+    import io
+
+    payload = {**data, "csrf_token": token}
+    for field, (name, body) in files.items():
+        payload[field] = (io.BytesIO(body.encode("cp1252")), name)
+    return client.post("/edit/import", data=payload, content_type="multipart/form-data")
+
+
+def test_an_editor_uploads_a_file_with_a_dry_run_first(client, users, db):
+    sign_in(client, "editor@kirklees.example")
+    dry = upload(client, {"kind": "assets", "source": "libraries", "dry_run": "on"},
+                 file=("libraries.csv", CSV))
+    assert dry.status_code == 200
+    assert b"Dry run: nothing was written" in dry.data and b"2 inserted" in dry.data
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM places WHERE source = 'libraries'")
+                                  ).scalar() == 0
+    real = upload(client, {"kind": "assets", "source": "libraries"}, file=("libraries.csv", CSV))
+    assert real.status_code == 200 and b"Imported" in real.data
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM places WHERE source = 'libraries'")
+                                  ).scalar() == 2
+        entry = connection.execute(text("SELECT actor, action, after->'counts'->>'inserted' "
+                                        "FROM audit_log WHERE action = 'import'")).one()
+    assert entry == ("editor@kirklees.example", "import", "2")
+
+
+def test_an_upload_with_a_bad_row_names_it_and_writes_nothing(client, users, db):
+    sign_in(client, "editor@kirklees.example")
+    bad = CSV + "3,Nowhere,library,153.0,-1.85\n"
+    response = upload(client, {"kind": "assets", "source": "libraries"}, file=("bad.csv", bad))
+    assert response.status_code == 422
+    assert b"Nothing was written" in response.data
+    assert b"<td>3</td>" in response.data
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM places WHERE source = 'libraries'")
+                                  ).scalar() == 0
+
+
+def test_an_upload_of_a_refused_file_type_is_named(client, users):
+    sign_in(client, "editor@kirklees.example")
+    response = upload(client, {"kind": "assets"}, file=("run.sh", "rm -rf /"))
+    assert response.status_code == 400
+    assert b"file: .sh files are not accepted" in response.data
+
+
+def test_scripts_import_with_an_api_token(client, users, db):
+    import io
+
+    with db.begin() as connection:
+        token = accounts.create_token(connection, users["editor"].id, "nightly")
+    response = client.post("/api/import", headers={"Authorization": f"Bearer {token}"},
+                           data={"kind": "assets", "source": "nightly",
+                                 "file": (io.BytesIO(CSV.encode()), "nightly.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200, response.data
+    body = response.get_json()
+    assert body["status"] == "committed" and body["counts"]["inserted"] == 2
+    assert response.headers["Cache-Control"] == "private, no-store"
+    anonymous = client.post("/api/import", data={"kind": "assets"},
+                            headers={"Authorization": "Bearer am_not-a-real-token"})
+    assert anonymous.status_code == 401
+    assert anonymous.mimetype == "application/problem+json"
+
+
+def test_guessing_passwords_is_rate_limited(database_url, users):
+    app = create_app({"database_url": database_url, "rate_limit_login": "3 per minute"})
+    client = app.test_client()
+    statuses = [sign_in(client, "editor@kirklees.example", f"guess number {n}!").status_code
+                for n in range(4)]
+    assert statuses == [401, 401, 401, 429]
