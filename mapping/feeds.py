@@ -97,7 +97,7 @@ def _joined(result, head: str, tail: str, separator: str, trailing: bool = False
     """Rows of text joined by `separator` between `head` and `tail`, a batch at a time."""
     yield head.encode()
     first = True
-    for batch in result.partitions():
+    for batch in result.partitions(STREAM_ROWS):
         text = separator.join(r[0] for r in batch)
         if trailing:
             yield (text + separator).encode()
