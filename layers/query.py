@@ -142,7 +142,7 @@ def parse_instant(text: str, parameter: str, *, end: bool = False) -> dt.datetim
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            value = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+            value = dt.datetime.combine(day, dt.time(), dt.UTC)
             # An interval's end date includes that whole day.
             return value + dt.timedelta(days=1, microseconds=-1) if end else value
         value = dt.datetime.fromisoformat(text.replace("z", "Z"))
@@ -151,7 +151,7 @@ def parse_instant(text: str, parameter: str, *, end: bool = False) -> dt.datetim
                             "such as 2024-05-01T12:00:00Z or a date such as 2024-05-01",
                        parameter=parameter) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value
 
 

@@ -12,9 +12,9 @@ import datetime as dt
 import gzip
 import hashlib
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Iterable
 from urllib.parse import urlencode
 
 from flask import Response, current_app, request
@@ -52,7 +52,7 @@ class ApiRequest:
     accept: object = None
 
     @classmethod
-    def from_flask(cls) -> "ApiRequest":
+    def from_flask(cls) -> ApiRequest:
         return cls(base_url=request.host_url.rstrip("/"), path=request.path, args=request.args,
                    headers={"If-None-Match": request.headers.get("If-None-Match"),
                             "If-Modified-Since": request.headers.get("If-Modified-Since")},
@@ -113,7 +113,7 @@ def etag(version: int, api: ApiRequest, variant: str = "") -> str:
 
 
 def last_modified(changed_at: dt.datetime) -> str:
-    return format_datetime(changed_at.astimezone(dt.timezone.utc).replace(microsecond=0),
+    return format_datetime(changed_at.astimezone(dt.UTC).replace(microsecond=0),
                            usegmt=True)
 
 

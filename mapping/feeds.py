@@ -19,9 +19,20 @@ from layers.registry import LAYERS, get_layer
 from layers.sql import LayerSQL
 from mapping import db
 from mapping.errors import ApiError
-from mapping.feed_http import (CACHE_FEEDS, GEOJSON, JSON, ApiRequest, ClosingIterator,
-                               init_blueprint, is_fresh, licence_headers, not_modified, respond,
-                               settings, validators)
+from mapping.feed_http import (
+    CACHE_FEEDS,
+    GEOJSON,
+    JSON,
+    ApiRequest,
+    ClosingIterator,
+    init_blueprint,
+    is_fresh,
+    licence_headers,
+    not_modified,
+    respond,
+    settings,
+    validators,
+)
 
 bp = Blueprint("feeds", __name__)
 init_blueprint(bp, CACHE_FEEDS)
@@ -102,7 +113,7 @@ def _joined(result, head: str, tail: str, separator: str, trailing: bool = False
         if trailing:
             yield (text + separator).encode()
         else:
-            yield ((text if first else separator + text)).encode()
+            yield (text if first else separator + text).encode()
         first = False
     yield tail.encode()
 

@@ -13,15 +13,27 @@ import json
 from flask import Blueprint, render_template
 
 from layers import crs as crs_module
+from layers.extents import layer_extents
 from layers.query import check_known, parse_query
 from layers.registry import LAYERS, Layer, get_layer
-from layers.extents import layer_extents
 from layers.sql import LayerSQL
 from mapping import db
 from mapping.errors import ApiError
-from mapping.feed_http import (CACHE_FEEDS, CACHE_METADATA, GEOJSON, HTML, JSON, LICENCE_URLS,
-                               ApiRequest, init_blueprint, is_fresh, not_modified, respond,
-                               settings, validators)
+from mapping.feed_http import (
+    CACHE_FEEDS,
+    CACHE_METADATA,
+    GEOJSON,
+    HTML,
+    JSON,
+    LICENCE_URLS,
+    ApiRequest,
+    init_blueprint,
+    is_fresh,
+    not_modified,
+    respond,
+    settings,
+    validators,
+)
 from mapping.openapi import OPENAPI_MEDIA_TYPE, openapi_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -70,13 +82,13 @@ def _layer(collection_id: str) -> Layer:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _rfc3339(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _version(connection):

@@ -12,8 +12,17 @@ from layers.registry import LAYERS, get_layer
 from layers.sql import LayerSQL
 from mapping import db
 from mapping.errors import ApiError
-from mapping.feed_http import (CACHE_TILES, JSON, ApiRequest, init_blueprint, is_fresh,
-                               not_modified, respond, settings, validators)
+from mapping.feed_http import (
+    CACHE_TILES,
+    JSON,
+    ApiRequest,
+    init_blueprint,
+    is_fresh,
+    not_modified,
+    respond,
+    settings,
+    validators,
+)
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 init_blueprint(bp, CACHE_TILES)

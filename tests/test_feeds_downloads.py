@@ -13,7 +13,7 @@ import tracemalloc
 
 import pytest
 import shapely
-from shapely.geometry import Point, box, shape
+from shapely.geometry import box, shape
 from sqlalchemy import text
 
 from mapping import create_app

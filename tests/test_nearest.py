@@ -2,12 +2,14 @@
 found through the spatial index, never revealing where an area-level group really is."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import text
 
+from layers.query import Query
 from layers.registry import LAYERS
 from layers.sql import LayerSQL
-from layers.query import Query
 from tests.test_feeds_rfc7946 import check_geojson
 
 
@@ -24,7 +26,7 @@ def assert_true_nearest(features, truth: dict[int, float], limit: int) -> None:
     distances = [truth[f["id"]] for f in features]
     # In order of true distance (British National Grid distances differ from the spheroid
     # by under 0.04 %, so only near-ties may swap).
-    for before, after in zip(distances, distances[1:]):
+    for before, after in itertools.pairwise(distances):
         assert before <= after * 1.0005 + 0.5
     ranked = sorted(truth.values())
     assert len(features) == min(limit, len(truth))
