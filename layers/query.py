@@ -13,6 +13,8 @@ from mapping.errors import ApiError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+# Far beyond any layer, well inside PostgreSQL's bigint.
+MAX_OFFSET = 10**12
 MAX_TEXT = 200
 
 
@@ -130,8 +132,8 @@ def parse_offset(raw: str | None) -> int:
         value = int(raw.strip())
     except ValueError:
         raise ApiError(400, f"offset {raw!r} is not a whole number", parameter="offset") from None
-    if value < 0:
-        raise ApiError(400, "offset must not be negative", parameter="offset")
+    if not 0 <= value <= MAX_OFFSET:
+        raise ApiError(400, f"offset must be from 0 to {MAX_OFFSET}", parameter="offset")
     return value
 
 
@@ -152,7 +154,11 @@ def parse_instant(text: str, parameter: str, *, end: bool = False) -> dt.datetim
                        parameter=parameter) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value
+    try:
+        # As UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ApiError(400, f"{parameter} {text!r} is out of range", parameter=parameter) from None
 
 
 def parse_datetime(raw: str) -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -7,7 +7,7 @@ declared there, and the OGC test suite refuses parameters that are not declared.
 from __future__ import annotations
 
 from layers import crs as crs_module
-from layers.query import DEFAULT_LIMIT, MAX_LIMIT
+from layers.query import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_TEXT
 from layers.registry import LAYERS, PLACE_KINDS, Layer
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
@@ -24,6 +24,9 @@ def _query(name: str, description: str, schema: dict, **extra) -> dict:
 
 
 CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
+# Text the server reads: not blank, not too long (layers/query.py refuses both).
+TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
+TEXT_LIST = {"type": "array", "minItems": 1, "items": TEXT}
 
 PARAMETERS = {
     "f": _query("f", "The format of the response: json (the default) or html.",
@@ -42,27 +45,25 @@ PARAMETERS = {
     "datetime": _query(
         "datetime", "Only features last updated at this RFC 3339 instant or within this "
                     "interval (start/end, either end open with '..').",
-        {"type": "string"}),
+        {"type": "string", "minLength": 1}),
     "limit": _query(
         "limit", f"How many features a page holds (at most {MAX_LIMIT}; a larger value is "
                  "lowered to it).",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
     "offset": _query("offset", "How many matching features to skip (the next links use it).",
-                     {"type": "integer", "minimum": 0, "default": 0}),
-    "ward": _query("ward", "Only what lies in the ward with this code (e.g. E05001389).",
-                   {"type": "string"}),
+                     {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
+    "ward": _query("ward", "Only what lies in the ward with this code (e.g. E05001389).", TEXT),
     "neighbourhood": _query("neighbourhood",
-                            "Only what lies in the priority neighbourhood with this code.",
-                            {"type": "string"}),
+                            "Only what lies in the priority neighbourhood with this code.", TEXT),
     "category": _query("category", "Only places in any of these categories (comma-separated).",
-                       {"type": "array", "items": {"type": "string"}}),
-    "q": _query("q", "Only features whose name or description contains this text.",
-                {"type": "string"}),
+                       TEXT_LIST),
+    "q": _query("q", "Only features whose name or description contains this text.", TEXT),
     "updated_since": _query("updated_since", "Only features changed at or after this date or "
                                              "RFC 3339 date-time.",
-                            {"type": "string", "format": "date-time"}),
+                            {"type": "string", "format": "date-time", "minLength": 1}),
     "kind": _query("kind", "Only places of these kinds (comma-separated).",
-                   {"type": "array", "items": {"type": "string", "enum": list(PLACE_KINDS)}}),
+                   {"type": "array", "minItems": 1,
+                    "items": {"type": "string", "enum": list(PLACE_KINDS)}}),
 }
 
 LINK = {"type": "object", "required": ["href", "rel"], "properties": {
@@ -127,8 +128,10 @@ SCHEMAS = {
 
 
 def _problem(description: str) -> dict:
+    # With f=html (or a browser's Accept) the same error comes as an HTML page.
     return {"description": description,
-            "content": {"application/problem+json": {"schema": _ref("schemas", "problem")}}}
+            "content": {"application/problem+json": {"schema": _ref("schemas", "problem")},
+                        "text/html": {"schema": {"type": "string"}}}}
 
 
 RESPONSES = {
@@ -164,8 +167,8 @@ def _get(summary: str, operation_id: str, tags: list[str], parameters: list, ok:
 
 def _properties_parameter(layer: Layer) -> dict:
     return _query("properties", "Only these properties in each feature (comma-separated).",
-                  {"type": "array", "items": {"type": "string",
-                                              "enum": [f.name for f in layer.fields]}})
+                  {"type": "array", "minItems": 1,
+                   "items": {"type": "string", "enum": [f.name for f in layer.fields]}})
 
 
 def _collection_paths(layer: Layer) -> dict:

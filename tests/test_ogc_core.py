@@ -505,3 +505,25 @@ def test_conf_oas30_exceptions_codes(client, demo_data):
         assert str(client.get(url).status_code) == status
         path = url.split("?")[0].replace("/ogc", "").replace("/0", "/{featureId}")
         assert status in document["paths"][path]["get"]["responses"]
+
+
+def test_odd_but_valid_values_never_reach_the_database_unchecked(client, demo_data):
+    # A UTC offset Python accepts and PostgreSQL does not; an offset past bigint.
+    for query in ("updated_since=2020-05-13T16:05:31%2B19:41",
+                  "datetime=2020-05-13T16:05:31%2B19:41/..", "datetime=0001-01-01T00:00:00%2B01:00"):
+        assert client.get(f"/ogc/collections/places/items?{query}").status_code in (200, 400)
+    huge = client.get("/ogc/collections/places/items?offset=619437664344704074971669856256")
+    assert huge.status_code == 400 and huge.get_json()["parameter"] == "offset"
+
+
+def test_the_definition_matches_what_is_refused(client):
+    document = json.loads(client.get("/ogc/api").data)
+    parameters = document["components"]["parameters"]
+    for name in ("ward", "neighbourhood", "q"):
+        assert parameters[name]["schema"]["minLength"] == 1
+    assert parameters["category"]["schema"]["minItems"] == 1
+    assert parameters["offset"]["schema"]["maximum"] == 10**12
+    # Errors asked for as HTML are HTML pages, and the definition says so.
+    page = client.get("/ogc/conformance?f=html&nonsense=1")
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert "text/html" in document["components"]["responses"]["InvalidParameter"]["content"]
