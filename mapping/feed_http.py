@@ -53,6 +53,12 @@ class ApiRequest:
 
     @classmethod
     def from_flask(cls) -> ApiRequest:
+        # PostgreSQL text cannot hold NUL; refuse it here for every parameter and path part.
+        for name, value in [*request.args.items(multi=True),
+                            *(request.view_args or {}).items()]:
+            if "\x00" in name or "\x00" in str(value):
+                raise ApiError(400, f"{name.replace(chr(0), '')} holds a NUL character",
+                               parameter=name.replace("\x00", ""))
         return cls(base_url=request.host_url.rstrip("/"), path=request.path, args=request.args,
                    headers={"If-None-Match": request.headers.get("If-None-Match"),
                             "If-Modified-Since": request.headers.get("If-Modified-Since")},

@@ -338,3 +338,15 @@ def test_a_statement_timeout_is_503_json(database_url, db):
         assert response.headers["Retry-After"]
     finally:
         app.extensions["assetmap.engine"].dispose()
+
+
+@pytest.mark.parametrize("url", [
+    "/ogc/collections/places/items?q=a%00b", "/ogc/collections/wards/items?q=a%00b",
+    "/layers/places.geojson?q=a%00b", "/layers/places.csv?ward=a%00b", "/api/wards/a%00b",
+    "/api/neighbourhoods/a%00b", "/ogc/collections/wards/items/a%00b",
+    "/api/nearest?postcode=HD1%00", "/tiles/places/1/0/0.mvt?category=a%00",
+])
+def test_a_nul_character_is_a_400_not_a_database_error(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
