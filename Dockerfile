@@ -19,4 +19,4 @@ RUN pip install --no-cache-dir -e . \
 RUN useradd --system --home /app assetmap
 USER assetmap
 EXPOSE 5000
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--access-logfile", "-", "mapping.wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "120", "--access-logfile", "-", "mapping.wsgi:app"]

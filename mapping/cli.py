@@ -87,8 +87,11 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn, the production server."""
     os.environ["DATABASE_URL"] = _url()
     click.echo(f"serving on http://{host}:{port} with {workers} workers")
+    # Threaded workers: a whole-layer download streams for minutes, which a sync worker's
+    # 30-second timeout would cut off, and one slow client must not hold a worker alone.
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--access-logfile", "-", "mapping.wsgi:app"]
+            "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
+            "--timeout", "120", "--access-logfile", "-", "mapping.wsgi:app"]
     os.execv(sys.executable, args)
 
 
