@@ -154,6 +154,10 @@ class Importer:
                 reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
                 self.report.fail(f"the database refused the import: {reason}")
                 return
+            except SourceError as error:  # the file went bad part way through
+                transaction.rollback()
+                self.report.fail(str(error))
+                return
             except BaseException:
                 transaction.rollback()
                 raise

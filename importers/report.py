@@ -115,15 +115,27 @@ class Report:
 
     def as_dict(self, limit: int = 1000) -> dict:
         """For import_runs.report and the web upload."""
-        return {
+        return _storable({
             "what": self.what, "path": self.path, "source": self.source,
             "status": self.status, "dry_run": self.dry_run, "rows": self.rows,
             "counts": self.counts, "invalid": self.invalid, "warnings": self.warnings,
             "notes": self.notes, "fatal": self.fatal, "seconds": round(self.seconds, 3),
             "problems": [{"row": p.row, "field": p.field, "reason": p.reason,
                           "severity": p.severity} for p in self.problems[:limit]],
-            "problems_left_out": max(0, self.errors + self.warnings - min(limit, len(self.problems))),
-        }
+            "problems_left_out": max(
+                0, self.errors + self.warnings - min(limit, len(self.problems))),
+        })
+
+
+def _storable(value):
+    """Text PostgreSQL's jsonb accepts: no NUL, no lone surrogates (from JSON's \\ud800)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 def write_problems(report: Report, path) -> int:

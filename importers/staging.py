@@ -95,7 +95,8 @@ class CopyWriter:
             self._flush()
 
     def _flush(self) -> None:
-        data = self.buffer.getvalue().encode("utf-8")
+        # A lone surrogate (JSON's "\ud800") cannot be UTF-8: it becomes "?".
+        data = self.buffer.getvalue().encode("utf-8", "replace")
         self.buffer.seek(0)
         self.buffer.truncate()
         if data:

@@ -403,3 +403,26 @@ def test_a_missing_location_column_fails_before_reading(wards, runner, db, tmp_p
     with db.connect() as connection:
         assert connection.execute(text(
             "SELECT status FROM import_runs WHERE kind = 'community_asset'")).scalar() == "failed"
+
+
+def test_a_file_that_is_not_the_encoding_its_start_claims_is_refused_with_a_reason(
+        wards, runner, db, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\xef\xbb\xbfname,lat,lon\n" + b"a,53.6,-1.7\n" * 7000 + b"\x80,53.6,-1.7\n")
+    result = run(runner, "import", "assets", path)
+    assert result.exit_code == 1
+    assert "is not UTF-8 with a byte order mark" in result.output
+    assert "at about byte 84,013" in result.output and "--encoding" in result.output
+    assert scalar(db, "SELECT count(*) FROM places") == 0
+
+
+def test_text_postgresql_cannot_hold_is_made_safe(wards, runner, db, tmp_path):
+    (lon, lat), = points_in_kirklees(1)
+    nul = tmp_path / "nul-in-header.csv"
+    nul.write_bytes(f"name\x00,lat,lon\nA place,{lat},{lon}\n".encode())
+    assert run(runner, "import", "assets", nul).exit_code == 0
+    half = tmp_path / "half-a-character.json"
+    half.write_text(f'[{{"id": "1", "name": "Caf\\ud800", "lat": {lat}, "lon": {lon}}}]')
+    result = run(runner, "import", "hubs", half)
+    assert result.exit_code == 0, result.output
+    assert scalar(db, "SELECT name FROM places WHERE source = 'half-a-character'") == "Caf?"

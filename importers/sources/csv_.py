@@ -83,12 +83,14 @@ class CsvSource(Source):
         first = members[0]
         if self.encoding is None:
             self.encoding = detect_encoding(self._chunks(first))
-            if self.encoding == "cp1252":
-                try:
-                    for chunk in self._chunks(first):
-                        chunk.decode("cp1252")
-                except UnicodeDecodeError:
-                    self.encoding = "latin-1"
+            if self.encoding == "cp1252" and self._undecodable(first):
+                self.encoding = "latin-1"
+        for member in members:
+            if problem := self._undecodable(member):
+                name = ENCODING_NAMES.get(self.encoding, self.encoding)
+                raise SourceError(f"{self.path.name} is not {name}, as its start says or as "
+                                  f"you said: {problem}; save it again as CSV UTF-8, or give "
+                                  f"--encoding")
         with self._text(first) as handle:
             sample = handle.read(SAMPLE_CHARS)
         if not sample.strip():
@@ -116,6 +118,14 @@ class CsvSource(Source):
         return []
 
     def rows(self) -> Iterator[tuple[int, dict]]:
+        try:
+            yield from self._rows()
+        except UnicodeDecodeError as error:
+            raise SourceError(f"{self.path.name} has bytes that are not "
+                              f"{ENCODING_NAMES.get(self.encoding, self.encoding)}: "
+                              f"{error.reason}") from error
+
+    def _rows(self) -> Iterator[tuple[int, dict]]:
         columns = self.columns
         width = len(columns)
         number = 0
@@ -158,6 +168,22 @@ class CsvSource(Source):
             return open(self.path, "rb")
         archive = zipfile.ZipFile(self.path)
         return archive.open(member)
+
+    def _undecodable(self, member) -> str | None:
+        """Why the member's bytes do not decode in self.encoding, or None if they do."""
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        offset = 0
+        try:
+            for chunk in self._chunks(member):
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            bad = error.object[error.start:error.end]
+            return f"at about byte {offset + error.start:,}, {bad!r}: {error.reason}"
+        except LookupError:
+            raise SourceError(f"unknown encoding {self.encoding!r}") from None
+        return None
 
     def _chunks(self, member):
         with self._binary(member) as handle:

@@ -14,12 +14,21 @@ RECORD_KEYS = ("body", "data", "results", "items", "records", "groups", "rows")
 def flatten(item: dict, prefix: str = "") -> dict:
     flat = {}
     for key, value in item.items():
-        name = f"{prefix}{key}"
+        name = f"{prefix}{_text(key)}"
         if isinstance(value, dict):
             flat.update(flatten(value, name + "."))
         else:
-            flat[name] = value
+            flat[name] = _text(value) if isinstance(value, str) else value
     return flat
+
+
+def _text(value: str) -> str:
+    """JSON can escape half a UTF-16 pair ("\\ud800"), which is no text at all: "?"."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 class JsonSource(Source):
