@@ -24,6 +24,8 @@ FIELDS = (
 )
 # OS Code-Point Open's columns, which its CSV files do not name.
 CODE_POINT = {"postcode": "column1", "easting": "column3", "northing": "column4"}
+# Code-Point Open's zip: a CSV per postcode area (about 120) and its documentation.
+ARCHIVE = {"max_members": 400, "other_files": True}
 
 
 class PostcodeImporter(Importer):
@@ -32,14 +34,16 @@ class PostcodeImporter(Importer):
     count_names = ("inserted", "updated", "unchanged")
 
     def open_source(self):
-        source = open_source(self.path, self.options.fmt or "csv", encoding=self.options.encoding)
+        source = open_source(self.path, self.options.fmt or "csv", encoding=self.options.encoding,
+                             archive=ARCHIVE)
         first = source.first_row()
         try:
             headerless = bool(first) and values.postcode(first[0]) is not None
         except values.Invalid:
             headerless = False
         if headerless:
-            source = open_source(self.path, "csv", encoding=self.options.encoding, header=False)
+            source = open_source(self.path, "csv", encoding=self.options.encoding,
+                                 archive=ARCHIVE, header=False)
             source.notes.append("no header: read as OS Code-Point Open (postcode, quality, "
                                 "easting, northing, ...)")
         self.headerless = headerless

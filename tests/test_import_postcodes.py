@@ -42,13 +42,18 @@ def test_code_point_open_zip_without_a_header_loads(db, runner, tmp_path):
                         '"E08000034","E05001395"\r\n'
                         '"HD1 2TB",10,414400,416500,"E92000001","E19000003","E18000003","",'
                         '"E08000034","E05001395"\r\n')
+        handle.writestr("Doc/licence.txt", "Contains OS data (c) Crown copyright")
+        handle.writestr("Doc/Codelist.xlsx", b"PK\x03\x04 not opened")
+        # One CSV per postcode area, as published: more files than an upload may hold.
+        for area in range(60):
+            handle.writestr(f"Data/CSV/z{area:02d}.csv", "")
         handle.writestr("Data/CSV/wf.csv",
                         '"WF131AA",10,423610,421893,"E92000001","E19000003","E18000003","",'
                         '"E08000034","E05001398"\r\n'
                         '"WF139ZZ",90,0,0,"E92000001","","","","",""\r\n')
     result = run(runner, "postcodes", archive)
     assert result.exit_code == 0, result.output
-    assert "OS Code-Point Open" in result.output and "read 2 CSV files" in result.output
+    assert "OS Code-Point Open" in result.output and "read 62 CSV files" in result.output
     assert "3 inserted" in result.output
     lon, lat = rows(db, "SELECT ST_X(geom), ST_Y(geom) FROM postcodes WHERE postcode = 'HD1 2TA'")[0]
     assert abs(lon - -1.784) < 0.002 and abs(lat - 53.646) < 0.002  # Huddersfield

@@ -13,7 +13,6 @@ import pyogrio
 import pyogrio.raw
 
 from importers.sources import safety
-
 from importers.sources.base import GEOMETRY, Source, SourceError
 
 BATCH = 50_000

@@ -25,16 +25,22 @@ ARCHIVE_MEMBERS = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx
 GDAL_DRIVERS = {"GeoJSON", "ESRI Shapefile", "GPKG"}
 
 
-def check_archive(path: Path) -> list[zipfile.ZipInfo]:
-    """The archive's members, or SourceError naming the first one that is refused."""
+def check_archive(path: Path, *, max_members: int = MAX_MEMBERS,
+                  other_files: bool = False) -> list[zipfile.ZipInfo]:
+    """The archive's members, or SourceError naming the first one that is refused.
+
+    OS Code-Point Open comes as one zip of about 120 CSV files plus its documentation;
+    the postcode loader reads only the CSV members, in memory, so it allows more members
+    (`max_members`) and files of other kinds (`other_files`), which it never opens.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
         raise SourceError(f"{path.name} is not a readable zip archive ({error})") from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
-    if len(members) > MAX_MEMBERS:
-        raise SourceError(f"{path.name} holds {len(members)} files; at most {MAX_MEMBERS} are "
+    if len(members) > max_members:
+        raise SourceError(f"{path.name} holds {len(members)} files; at most {max_members} are "
                           f"accepted")
     total = 0
     for member in members:
@@ -45,7 +51,7 @@ def check_archive(path: Path) -> list[zipfile.ZipInfo]:
         if stat.S_ISLNK(member.external_attr >> 16):
             raise SourceError(f"{path.name}: member {name!r} is a link, which is not accepted")
         suffix = PurePosixPath(name).suffix.lower()
-        if suffix not in ARCHIVE_MEMBERS:
+        if suffix not in ARCHIVE_MEMBERS and not other_files:
             raise SourceError(f"{path.name}: member {name!r} is not part of a shapefile, "
                               f"GeoPackage or CSV")
         total += member.file_size
