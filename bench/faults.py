@@ -39,7 +39,7 @@ def restart_under_traffic(var_dir: Path, url: str, port: int) -> dict:
 
     def client():
         session = app.test_client()
-        paths = ["/", "/layers/places.geojson?limit=50", "/healthz"]
+        paths = ["/", "/ogc/collections/places/items?limit=50", "/healthz"]
         n = 0
         while not stop.is_set():
             response = session.get(paths[n % 3])
@@ -81,11 +81,11 @@ def locked_table(url: str) -> dict:
     timings = []
     for _ in range(5):
         started = time.monotonic()
-        status = client.get("/layers/places.geojson?limit=10").status_code
+        status = client.get("/ogc/collections/places/items?limit=10").status_code
         timings.append((status, round(time.monotonic() - started, 2)))
     transaction.rollback()
     locker.close()
-    after = client.get("/layers/places.geojson?limit=10").status_code
+    after = client.get("/ogc/collections/places/items?limit=10").status_code
     engine.dispose()
     return {"scenario": "table locked by another session", "while_locked": timings,
             "after_release": after}
