@@ -17,10 +17,11 @@ from layers import profiles
 from mapping import db, printmap, queries
 from mapping.display import KIND_LABELS, KIND_SINGULAR, map_config, walking_distance
 from mapping.errors import problem
-from mapping.residents import place_url_template
+from mapping.residents import place_url_template, refuse_nul_characters
 from mapping.security import allow_inline_scripts
 
 bp = Blueprint("councillors", __name__)
+bp.before_request(refuse_nul_characters)
 
 MEASURES = {
     "per_1000": "Places per 1,000 residents",
@@ -50,8 +51,10 @@ def classify(values: list[float | None]) -> list[dict]:
     count = min(len(PALETTE), len(set(present)))
     edges = [present[min(len(present) - 1, (len(present) * i) // count)] for i in range(count)]
     edges = sorted(set(edges))
-    palette = PALETTE if len(edges) == len(PALETTE) else PALETTE[-len(edges):] \
-        if len(edges) > 1 else PALETTE[2:3]
+    # Fewer classes (many equal values) still run from the lightest shade to the darkest.
+    last = len(PALETTE) - 1
+    palette = [PALETTE[round(i * last / (len(edges) - 1))] for i in range(len(edges))] \
+        if len(edges) > 1 else [PALETTE[2]]
     classes = []
     for index, low in enumerate(edges):
         high = edges[index + 1] if index + 1 < len(edges) else present[-1]

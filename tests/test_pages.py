@@ -301,3 +301,23 @@ def test_the_basemap_comes_from_settings(database_url, db, demo_data):
     assert "https://tiles.example.org/{z}/{x}/{y}.png" in html and "Example tiles" in html
     for key in ("assetmap.engine", "assetmap.read_engine"):
         app.extensions[key].dispose()
+
+
+def test_choropleth_shades_run_from_light_to_dark_even_when_many_wards_tie():
+    from mapping.councillors import PALETTE, class_of, classify
+
+    values = [0, 0, 0, 0, 0, 1.2, 3.2, 5, 20, 40]
+    classes = classify(values)
+    assert classes[0]["colour"] == PALETTE[0] and classes[-1]["colour"] == PALETTE[-1]
+    assert all(class_of(v, classes)["low"] <= v <= class_of(v, classes)["high"] for v in values)
+    assert classify([None, None]) == []
+
+
+@pytest.mark.parametrize("url", ["/?q=a%00b", "/places.json?postcode=a%00b", "/wards/a%00b",
+                                 "/wards/a%00b/map.html", "/neighbourhoods/a%00b",
+                                 "/places/1.json?x%00=1", "/data?q=%00"])
+def test_a_nul_character_in_the_address_is_a_400(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    if ".json" in url:
+        assert response.mimetype == "application/problem+json"
