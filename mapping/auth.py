@@ -33,7 +33,9 @@ def init_app(app) -> None:
     @app.before_request
     def check_csrf():
         # Every state-changing browser request must carry the form's CSRF token.
+        # A request that matches no route gets its 404 or 405 (with Allow), not a CSRF error.
         if (request.method in ("POST", "PUT", "PATCH", "DELETE") and not _bearer_token()
+                and request.routing_exception is None
                 and app.config.get("WTF_CSRF_ENABLED", True)):
             csrf.protect()
 

@@ -73,7 +73,13 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
-        return _respond(error.code or 500, error.name, error.description or error.name)
+        response = _respond(error.code or 500, error.name, error.description or error.name)
+        # Keep what the exception says about itself, e.g. a 405's Allow header.
+        extra = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        if isinstance(response, tuple):
+            return response[0], response[1], extra
+        response.headers.extend(extra)
+        return response
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeout)

@@ -8,7 +8,7 @@ import hashlib
 import re
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import abort, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -81,6 +81,14 @@ def init_app(app, settings) -> None:
                       headers_enabled=True, strategy="moving-window")
     app.extensions["assetmap.limiter"] = limiter
     policy = content_security_policy(settings)
+
+    @app.before_request
+    def refuse_nul_characters():
+        # PostgreSQL text cannot hold NUL, and no place name or code contains one: refuse
+        # it at the door rather than let any query see it.
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                          for key, value in request.args.items(multi=True)):
+            abort(400, description="A NUL character is not allowed in an address.")
 
     @app.after_request
     def secure_headers(response):

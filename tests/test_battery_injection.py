@@ -179,8 +179,6 @@ def test_a_nul_byte_in_a_feed_parameter_is_a_400(client, url):
     assert response.mimetype == "application/problem+json"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: on residents' and councillors' pages a NUL in "
-                                       "q or a code reaches psycopg2 (ValueError): 500")
 @pytest.mark.parametrize("url", NUL_PAGES)
 def test_a_nul_byte_in_a_page_parameter_is_a_400(client, url):
     response = client.get(url)

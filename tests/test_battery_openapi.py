@@ -68,8 +68,6 @@ def test_ogc_api_answers_every_generated_request_within_its_schema(case):
 
 # --- found by the battery ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="bug: mapping/errors.py handle_http drops "
-                                       "HTTPException.get_headers(), so 405 has no Allow")
 def test_a_405_names_the_allowed_methods(client):
     response = client.post("/ogc/collections")
     assert response.status_code == 405
