@@ -45,9 +45,13 @@ def targets(results, floors) -> list[tuple[str, str, str]]:
         ours = _rows(results, server="this app", size=size, query=query, workers=1)
         if ours and "p50_one_connection_ms" in ours[0] and query in floors:
             ratio = ours[0]["p50_one_connection_ms"] / floors[query]["ms"]
+            # The floor is the same SQL without HTTP or Python: measured slower than the whole
+            # app, it was taken while the machine was busier, and proves nothing.
+            verdict = _verdict(ratio <= 1.3) if ratio >= 1 else \
+                "not established: the floor measured slower than the app (a busy machine)"
             lines.append((f"{query}: p50 at one connection within 1.3x of the floor",
                           f"{ratio:.2f}x ({ours[0]['p50_one_connection_ms']:.1f} ms vs "
-                          f"{floors[query]['ms']:.1f} ms)", _verdict(ratio <= 1.3)))
+                          f"{floors[query]['ms']:.1f} ms)", verdict))
         pyg = _rows(results, server="pygeoapi", size=size, query=query, workers=1)
         if ours and pyg and "bytes" in ours[0] and "bytes" in pyg[0]:
             lines.append((f"{query}: response bytes ≤ pygeoapi's",
