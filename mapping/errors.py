@@ -30,6 +30,8 @@ class ApiError(Exception):
 def wants_json() -> bool:
     if request.path.startswith(API_PREFIXES):
         return request.args.get("f") != "html"
+    if request.path.endswith(".json"):  # a page's JSON twin
+        return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 
