@@ -52,16 +52,27 @@ class Watch:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(request):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+    # One Playwright driver per test run, shared by every copy of this fixture (a module
+    # may import it), since a second sync driver in the same thread is refused. The
+    # pytest config is the one object every copy sees.
+    driver = request.config.__dict__.setdefault("assetmap_playwright",
+                                                 {"playwright": None, "users": 0})
+    if not driver["users"]:
+        driver["playwright"] = sync_playwright().start()
+    driver["users"] += 1
+    browser = driver["playwright"].chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                   args=LAUNCH_ARGS)
+    yield browser
+    browser.close()
+    driver["users"] -= 1
+    if not driver["users"]:
+        driver["playwright"].stop()
+        driver["playwright"] = None
 
 
 @pytest.fixture
