@@ -16,12 +16,10 @@ from flask import (
 from layers import profiles
 from mapping import db, printmap, queries
 from mapping.display import KIND_LABELS, KIND_SINGULAR, map_config, walking_distance
-from mapping.errors import problem
-from mapping.residents import place_url_template, refuse_nul_characters
+from mapping.residents import place_url_template
 from mapping.security import allow_inline_scripts
 
 bp = Blueprint("councillors", __name__)
-bp.before_request(refuse_nul_characters)
 
 MEASURES = {
     "per_1000": "Places per 1,000 residents",
@@ -172,8 +170,6 @@ def area_page(kind: str, code: str):
     as_json = request.path.endswith(".json")
     noun = "ward" if kind == "ward" else "priority neighbourhood"
     if area is None:
-        if as_json:
-            return problem(404, "Not found", f"There is no {noun} with the code {code}.")
         abort(404, description=f"There is no {noun} with the code {code}.")
     links = area_links(kind, code)
     if as_json:

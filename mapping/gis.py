@@ -9,10 +9,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from layers.registry import LAYERS
 from mapping import db, queries
 from mapping.feed_http import LICENCE_URLS
-from mapping.residents import refuse_nul_characters
 
 bp = Blueprint("gis", __name__)
-bp.before_request(refuse_nul_characters)
 
 
 def layer_urls(layer_id: str) -> dict:

@@ -24,22 +24,6 @@ MAX_QUERY = 100
 MAP_PROPERTIES = "name,kind,categories,ward_name,location_precision"
 
 
-def refuse_nul_characters():
-    """Before a page's view: a NUL in the address can be neither searched for nor stored
-    (PostgreSQL refuses it), so it is the asker's mistake (400), not ours (500)."""
-    values = [value for key, values in request.args.lists() for value in [key, *values]]
-    values += [str(value) for value in (request.view_args or {}).values()]
-    if any("\x00" in value for value in values):
-        detail = "The address holds a character (NUL) that cannot be searched for."
-        if request.path.endswith(".json"):
-            return problem(400, "Bad request", detail)
-        abort(400, description=detail)
-    return None
-
-
-bp.before_request(refuse_nul_characters)
-
-
 def finder_request() -> tuple[queries.PlaceFilter, str, int]:
     """The filter, postcode and page asked for in the query string, cleaned."""
     args = request.args
@@ -132,8 +116,6 @@ def place(place_id: int):
         row = queries.place(connection, place_id)
         demo = queries.is_demo(connection)
     if row is None:
-        if as_json:
-            return problem(404, "Not found", "There is no place with that number.")
         abort(404, description="There is no place with that number.")
     links = [url for url in (safe_url(u) for u in (row["links"] or [])) if url]
     if as_json:
