@@ -121,7 +121,7 @@ def machine() -> dict:
     for name, command in {"PostgreSQL": ["psql", "--version"], "GDAL": ["ogr2ogr", "--version"],
                           "wrk": ["wrk", "--version"]}.items():
         try:
-            output = subprocess.run(command, capture_output=True, text=True)
+            output = subprocess.run(command, capture_output=True, text=True, check=False)
             versions[name] = (output.stdout or output.stderr).strip().splitlines()[0]
         except OSError:
             versions[name] = "not found"
@@ -135,7 +135,7 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "")
     return {"python": platform.python_version(), "cpu": cpu,
-            "cores": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
+            "cores": subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip(),
             "memory": Path("/proc/meminfo").read_text().splitlines()[0].split(":")[1].strip(),
             **versions}
 
@@ -190,14 +190,14 @@ def main() -> None:
     started = time.time()
 
     if args.resume:
-        results = [json.loads(line) for line in open(args.resume)
+        results = [json.loads(line) for line in Path(args.resume).read_text().splitlines()
                    if line.startswith("{") and not line.startswith('{"floors"')]
 
     def done(size, query):
         return any(r.get("size") == size and r.get("query") == query for r in results)
 
     for size in sizes:
-        url, import_seconds = load.build(server_url, size, RESULTS)
+        url, _import_seconds = load.build(server_url, size, RESULTS)
         values = request_values(url)
         if done(size, "download"):
             continue

@@ -9,6 +9,7 @@ from locust import HttpUser, between, task
 
 from bench import data
 
+
 def _tile(lon, lat, z=14):
     import math
 

@@ -65,7 +65,7 @@ def wrk(url: str, connections: int, seconds: int, threads: int = 2) -> LoadResul
     output = subprocess.run(["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
                              "-d", f"{seconds}s", "--latency", "--timeout", "30s", url],
                             capture_output=True, text=True, check=True).stdout
-    distribution = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", output, re.M))
+    distribution = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", output, re.MULTILINE))
     if set(distribution) != {"50", "99"}:
         raise RuntimeError("wrk completed no request: " + output[-500:])
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))

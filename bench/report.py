@@ -50,8 +50,8 @@ def targets(results, floors) -> list[tuple[str, str, str]]:
             verdict = _verdict(ratio <= 1.3) if ratio >= 1 else \
                 "not established: the floor measured slower than the app (a busy machine)"
             lines.append((f"{query}: p50 at one connection within 1.3x of the floor",
-                          f"{ratio:.2f}x ({ours[0]['p50_one_connection_ms']:.1f} ms vs "
-                          f"{floors[query]['ms']:.1f} ms)", verdict))
+                          (f"{ratio:.2f}x ({ours[0]['p50_one_connection_ms']:.1f} ms vs "
+                          f"{floors[query]['ms']:.1f} ms)"), verdict))
         pyg = _rows(results, server="pygeoapi", size=size, query=query, workers=1)
         if ours and pyg and "bytes" in ours[0] and "bytes" in pyg[0]:
             lines.append((f"{query}: response bytes ≤ pygeoapi's",
@@ -137,21 +137,21 @@ def plot(results) -> bool:
 def write(results, machine: dict, args, seconds: float, floors: dict | None = None) -> None:
     floors = floors or {}
     lines = ["# Benchmarks", "",
-             "Written by `make bench` (`python -m bench`); rerun it to refresh this page. Every "
-             "number below comes from one run on one machine.", "",
+             ("Written by `make bench` (`python -m bench`); rerun it to refresh this page. Every "
+             "number below comes from one run on one machine."), "",
              "## Machine and versions", ""]
     lines += [f"- {k}: {v}" for k, v in machine.items()]
     lines += ["", "## Commands", "",
-              f"`python -m bench --sizes {args.sizes}{' --with-1m' if args.with_1m else ''} "
+              (f"`python -m bench --sizes {args.sizes}{' --with-1m' if args.with_1m else ''} "
               f"--duration {args.duration} --connections {args.connections}`: each load run is "
               f"`wrk -t2 -c{args.connections} -d{args.duration}s --latency URL` with keep-alive; "
-              f"the run took {seconds / 60:.1f} minutes.", "",
+              f"the run took {seconds / 60:.1f} minutes."), "",
               "## Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in targets(results, floors)]
     lines += ["", "## Feeds, tiles and nearest", "",
-              "| size | server | workers | query | req/s | p50 ms | p99 ms | p50 one conn. ms | "
-              "bytes | features | errors |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | "
-              "--- | --- |"]
+              ("| size | server | workers | query | req/s | p50 ms | p99 ms | p50 one conn. ms | "
+              "bytes | features | errors |"), ("| --- | --- | --- | --- | --- | --- | --- | --- | --- | "
+              "--- | --- |")]
     for row in results:
         if "requests_per_s" in row or "failed" in row and "server" in row:
             lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
@@ -183,11 +183,11 @@ def write(results, machine: dict, args, seconds: float, floors: dict | None = No
     runs = [r for r in results if r.get("query") in ("load", "soak")]
     if runs:
         lines += ["", "## Load and soak (mixed public traffic, locust)", "",
-                  "50 simulated residents open the map, search near them, pull the places feed, "
+                  ("50 simulated residents open the map, search near them, pull the places feed, "
                   "page OGC items and pan tiles (`bench/locustfile.py`), against this app under "
-                  "gunicorn with 2 workers on the 100,000-place set.", "",
-                  "| run | length | requests | failures | req/s | p50 ms | p99 ms | RSS start → end | "
-                  "growth |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "gunicorn with 2 workers on the 100,000-place set."), "",
+                  ("| run | length | requests | failures | req/s | p50 ms | p99 ms | RSS start → end | "
+                  "growth |"), "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in runs:
             growth = "–" if r.get("rss_growth") is None else f"{r['rss_growth'] * 100:+.1f} %"
             lines.append(f"| {r['query']} | {r['seconds']} s | {r['requests']:,} | {r['failures']:,} | "

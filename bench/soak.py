@@ -7,7 +7,6 @@ import csv
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from bench import servers
@@ -30,7 +29,7 @@ def run(url: str, workdir: Path, users: int = 50, seconds: int = 60, workers: in
     try:
         # Warm up (imports, caches, connection pools) before the memory baseline.
         subprocess.run(_locust(server.base, users, 15, workdir / f"{label}-warmup"),
-                       capture_output=True, cwd=LOCUSTFILE.parent.parent)
+                       capture_output=True, cwd=LOCUSTFILE.parent.parent, check=False)
         sampler.start()
         prefix = workdir / label
         subprocess.run(_locust(server.base, users, seconds, prefix), capture_output=True,
@@ -68,7 +67,8 @@ def _locust(host: str, users: int, seconds: int, prefix: Path) -> list[str]:
 
 
 def _read_stats(prefix: Path) -> dict:
-    rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+    with open(f"{prefix}_stats.csv") as handle:
+        rows = list(csv.DictReader(handle))
     total = next(r for r in rows if r["Name"] == "Aggregated")
     per_endpoint = {r["Name"]: {"requests": int(r["Request Count"]),
                                 "failures": int(r["Failure Count"]),

@@ -21,9 +21,22 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.extra)
     app.extensions["assetmap.settings"] = settings
 
-    from mapping import admin, auth, db, editors, errors, health, reports, residents, security
-    from mapping import uploads
-    from mapping import assets, councillors, display, gis
+    from mapping import (
+        admin,
+        assets,
+        auth,
+        councillors,
+        db,
+        display,
+        editors,
+        errors,
+        gis,
+        health,
+        reports,
+        residents,
+        security,
+        uploads,
+    )
 
     db.init_app(app, settings)
     errors.init_app(app)

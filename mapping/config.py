@@ -55,7 +55,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(
             database_url=_env("DATABASE_URL"),
             database_replica_url=_env("DATABASE_REPLICA_URL"),
@@ -82,7 +82,7 @@ class Settings:
             lock_timeout_ms=int(_env("LOCK_TIMEOUT_MS", "3000")),
         )
 
-    def with_overrides(self, overrides: dict | None) -> "Settings":
+    def with_overrides(self, overrides: dict | None) -> Settings:
         if not overrides:
             return self
         known = {f.name for f in fields(self)}

@@ -138,8 +138,8 @@ def _postcodes(rng, wards, count=3000):
         lat = ward["centre"][1] + rng.gauss(0, 0.007)
         if not ward["geom"].contains(Point(lon, lat)):
             continue
-        code = "%s %d%s%s" % (ward["district"], rng.randint(1, 9), rng.choice(POSTCODE_LETTERS),
-                              rng.choice(POSTCODE_LETTERS))
+        code = (f"{ward['district']} {rng.randint(1, 9)}{rng.choice(POSTCODE_LETTERS)}"
+                f"{rng.choice(POSTCODE_LETTERS)}")
         if code in seen:
             continue
         seen.add(code)
@@ -163,7 +163,7 @@ def _footprint(rng, lon, lat):
 
 
 def _phone(rng):
-    return "01484 %03d %03d" % (rng.randint(200, 999), rng.randint(0, 999))
+    return f"01484 {rng.randint(200, 999):03d} {rng.randint(0, 999):03d}"
 
 
 def _places(rng, wards, postcodes):

@@ -50,8 +50,8 @@ def _check_postgis(bindir: Path) -> None:
     if not glob.glob(os.path.join(sharedir, "extension", "postgis.control")):
         version = bindir.parent.name
         raise EmbeddedError(
-            "PostGIS is not installed for PostgreSQL %s. Install it with:\n"
-            "  sudo apt-get install -y postgresql-%s-postgis-3" % (version, version)
+            f"PostGIS is not installed for PostgreSQL {version}. Install it with:\n"
+            f"  sudo apt-get install -y postgresql-{version}-postgis-3"
         )
 
 
@@ -62,12 +62,13 @@ def _as_root() -> bool:
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     if _as_root():
         args = ["runuser", "-u", SERVICE_USER, "--"] + args
-    return subprocess.run(args, capture_output=True, text=True, **kwargs)
+    kwargs.setdefault("check", False)  # callers read the return code and say what failed
+    return subprocess.run(args, capture_output=True, text=True, **kwargs)  # noqa: PLW1510
 
 
 def _service_user_can_use(path: Path) -> bool:
     probe = subprocess.run(["runuser", "-u", SERVICE_USER, "--", "test", "-w", str(path)],
-                           capture_output=True)
+                           capture_output=True, check=False)
     return probe.returncode == 0
 
 

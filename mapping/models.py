@@ -8,8 +8,18 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (ARRAY, BigInteger, Boolean, Computed, Date, DateTime, ForeignKey,
-                        Integer, SmallInteger, Text)
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 KINDS = ("community_asset", "transferred_building", "mutual_aid_group", "hub")
@@ -74,10 +84,10 @@ class Place(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    community_asset: Mapped["CommunityAsset | None"] = relationship(back_populates="place")
-    transferred_building: Mapped["TransferredBuilding | None"] = relationship(back_populates="place")
-    mutual_aid_group: Mapped["MutualAidGroup | None"] = relationship(back_populates="place")
-    hub: Mapped["Hub | None"] = relationship(back_populates="place")
+    community_asset: Mapped[CommunityAsset | None] = relationship(back_populates="place")
+    transferred_building: Mapped[TransferredBuilding | None] = relationship(back_populates="place")
+    mutual_aid_group: Mapped[MutualAidGroup | None] = relationship(back_populates="place")
+    hub: Mapped[Hub | None] = relationship(back_populates="place")
 
 
 class CommunityAsset(Base):

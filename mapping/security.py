@@ -52,7 +52,7 @@ def content_security_policy(settings, script_hashes=()) -> str:
     ])
 
 
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
 def inline_script_hashes(html: str) -> list[str]:

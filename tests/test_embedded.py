@@ -12,9 +12,9 @@ from tests.conftest import free_port
 
 def owner_of_postmaster(pgdata) -> str:
     pid = subprocess.run(["sh", "-c", f"head -1 '{pgdata}/postmaster.pid'"], capture_output=True,
-                         text=True).stdout.strip()
+                         text=True, check=False).stdout.strip()
     return subprocess.run(["ps", "-o", "user=", "-p", pid], capture_output=True,
-                          text=True).stdout.strip()
+                          text=True, check=False).stdout.strip()
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_cluster_starts_on_demand_as_an_unprivileged_user_and_stops(cluster_dir)
     url = embedded.ensure_running(cluster_dir, port)
     assert url.endswith(f"127.0.0.1:{port}/assetmap")
     expected = "postgres" if os.geteuid() == 0 else subprocess.run(
-        ["id", "-un"], capture_output=True, text=True).stdout.strip()
+        ["id", "-un"], capture_output=True, text=True, check=False).stdout.strip()
     assert owner_of_postmaster(embedded.data_dir(cluster_dir)) == expected
 
     connection = psycopg2.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap")

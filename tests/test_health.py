@@ -1,6 +1,5 @@
 """/healthz, /livez and /readyz, and what every endpoint answers when things go wrong."""
-from mapping import create_app
-from mapping import db
+from mapping import create_app, db
 from tests.conftest import free_port
 
 

@@ -27,37 +27,32 @@ def add_area(connection, kind, code, wkt):
 
 def test_self_intersecting_polygon_is_refused(db):
     bow_tie = "POLYGON((-1.78 53.64, -1.77 53.65, -1.77 53.64, -1.78 53.65, -1.78 53.64))"
-    with pytest.raises(IntegrityError, match="places_geom_valid"):
-        with db.begin() as connection:
-            add_place(connection, wkt=bow_tie, kind="transferred_building")
+    with pytest.raises(IntegrityError, match="places_geom_valid"), db.begin() as connection:
+        add_place(connection, wkt=bow_tie, kind="transferred_building")
 
 
 @pytest.mark.parametrize("wkt", ["LINESTRING(-1.78 53.64, -1.77 53.65)", "POINT(200 53)",
                                  "POINT EMPTY"])
 def test_wrong_geometry_types_and_coordinates_are_refused(db, wkt):
-    with pytest.raises(IntegrityError):
-        with db.begin() as connection:
-            add_place(connection, wkt=wkt)
+    with pytest.raises(IntegrityError), db.begin() as connection:
+        add_place(connection, wkt=wkt)
 
 
 def test_duplicate_source_and_source_id_is_refused(db):
     with db.begin() as connection:
         add_place(connection, source_id="42")
-    with pytest.raises(IntegrityError, match="places_source_key"):
-        with db.begin() as connection:
-            add_place(connection, source_id="42")
+    with pytest.raises(IntegrityError, match="places_source_key"), db.begin() as connection:
+        add_place(connection, source_id="42")
     with db.begin() as connection:
         add_place(connection, source_id="42", source="another source")
         assert connection.execute(text("SELECT count(*) FROM places")).scalar() == 2
 
 
 def test_unknown_kind_and_blank_name_are_refused(db):
-    with pytest.raises(IntegrityError):
-        with db.begin() as connection:
-            add_place(connection, kind="pub")
-    with pytest.raises(IntegrityError):
-        with db.begin() as connection:
-            add_place(connection, name="  ")
+    with pytest.raises(IntegrityError), db.begin() as connection:
+        add_place(connection, kind="pub")
+    with pytest.raises(IntegrityError), db.begin() as connection:
+        add_place(connection, name="  ")
 
 
 def test_places_are_assigned_to_their_ward_and_neighbourhoods(db):

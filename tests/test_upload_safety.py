@@ -1,6 +1,5 @@
 """Files from outside are checked before anything opens them: hostile zips, and files
 that would make GDAL pick a driver that reads other files on the server."""
-import io
 import json
 import os
 import stat

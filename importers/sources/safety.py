@@ -83,9 +83,8 @@ def check_gdal_file(path: Path, fmt: str) -> None:
     elif fmt == "gpkg":
         if not head.startswith(b"SQLite format 3\x00"):
             raise SourceError(f"{path.name} is not a GeoPackage (no SQLite header)")
-    elif fmt == "shp":
-        if head[:4] != b"\x00\x00\x27\x0a":
-            raise SourceError(f"{path.name} is not a shapefile (its header is wrong)")
+    elif fmt == "shp" and head[:4] != b"\x00\x00\x27\x0a":
+        raise SourceError(f"{path.name} is not a shapefile (its header is wrong)")
 
 
 def check_driver(path: Path, driver: str) -> None:
