@@ -278,11 +278,8 @@ def test_one_bad_row_among_good_ones_writes_nothing(db, tmp_path, bad):
     assert skipped.counts["inserted"] == 3
 
 
-# --- found by the battery: reported, to be fixed in importers/ ---------------------------
+# --- found by the battery, fixed in importers/ -------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError,
-                   reason="bug: importers/sources/csv_.py trusts a BOM; bytes after it that "
-                          "do not decode raise UnicodeDecodeError instead of a failed report")
 @pytest.mark.parametrize("data", [
     b"\xef\xbb\xbfname,lat,lon\n\x80,53.6,-1.7\n",
     b"\xef\xbb\xbfname,lat,lon\n" + b"a,53.6,-1.7\n" * 7000 + b"\x80,53.6,-1.7\n",
@@ -295,9 +292,6 @@ def test_undecodable_bytes_after_a_bom_give_a_failed_report(db, tmp_path, data):
     assert report.status == "failed" and report.fatal
 
 
-@pytest.mark.xfail(strict=True, raises=DataError,
-                   reason="bug: importers/base.py stores the report as jsonb; a NUL in a "
-                          "column name makes PostgreSQL refuse it and import_places raises")
 def test_a_nul_in_a_column_name_gives_a_failed_report(db, tmp_path):
     path = _path(tmp_path, ".csv")
     path.write_bytes(b"name\x00,lat,lon\nA place,53.6,-1.7\n")
