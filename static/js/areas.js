@@ -13,7 +13,8 @@
   var OVERLAP = { color: "#b35900", weight: 2, dashArray: "6 4", fillColor: "#b35900", fillOpacity: 0.12 };
 
   function wards() {
-    var map = AM.createMap(element, config).setView([53.645, -1.78], 11);
+    // Half zoom steps let the district fill the frame; the shading hides any tile seams.
+    var map = AM.createMap(element, config, { zoomSnap: 0.5 }).setView([53.645, -1.78], 11);
     AM.fetchJSON(config.feeds.wards + "?properties=name").then(function (collection) {
       var layer = L.geoJSON(collection, {
         style: function (feature) {
