@@ -204,6 +204,15 @@ def _finish(report, problems_file=None, show=20) -> None:
     if not report.ok:
         sys.exit(1)
 
+def _load(loader, *args, options, problems_file, show, **kwargs):
+    """Run one importer on its own engine, then print its report and set the exit code."""
+    engine = _engine()
+    try:
+        report = loader(engine, *args, _options(**options), **kwargs)
+    finally:
+        engine.dispose()
+    _finish(report, problems_file, show)
+
 
 def _engine():
     from sqlalchemy import create_engine
@@ -231,14 +240,9 @@ def import_places(kind, path, problems_file, show, prune, precision, contacts, s
     """Load community assets, transferred buildings, mutual aid groups or hubs from PATH."""
     from importers.places import import_places as load
 
-    engine = _engine()
-    try:
-        report = load(engine, kind, path, _options(
-            prune=prune, precision=precision, contacts=contacts, skip_outside=skip_outside,
-            **options))
-    finally:
-        engine.dispose()
-    _finish(report, problems_file, show)
+    _load(load, kind, path, problems_file=problems_file, show=show,
+          options={**options, "prune": prune, "precision": precision, "contacts": contacts,
+                   "skip_outside": skip_outside})
 
 
 @main.command()
@@ -253,13 +257,8 @@ def boundaries(kind, path, code_field, name_field, vintage, problems_file, show,
     """Load a whole set of wards, neighbourhoods or LSOAs; every place is reassigned."""
     from importers.boundaries import import_boundaries
 
-    engine = _engine()
-    try:
-        report = import_boundaries(engine, kind, path, _options(**options),
-                                   code_field=code_field, name_field=name_field, vintage=vintage)
-    finally:
-        engine.dispose()
-    _finish(report, problems_file, show)
+    _load(import_boundaries, kind, path, options=options, problems_file=problems_file, show=show,
+          code_field=code_field, name_field=name_field, vintage=vintage)
 
 
 @main.command()
@@ -269,12 +268,7 @@ def deprivation(path, problems_file, show, **options):
     """Load IMD rank and decile by LSOA (the government's CSV, as published)."""
     from importers.statistics import import_deprivation
 
-    engine = _engine()
-    try:
-        report = import_deprivation(engine, path, _options(**options))
-    finally:
-        engine.dispose()
-    _finish(report, problems_file, show)
+    _load(import_deprivation, path, options=options, problems_file=problems_file, show=show)
 
 
 @main.command()
@@ -284,12 +278,7 @@ def population(path, problems_file, show, **options):
     """Load population by LSOA and age band; wards and neighbourhoods get the sums."""
     from importers.statistics import import_population
 
-    engine = _engine()
-    try:
-        report = import_population(engine, path, _options(**options))
-    finally:
-        engine.dispose()
-    _finish(report, problems_file, show)
+    _load(import_population, path, options=options, problems_file=problems_file, show=show)
 
 
 @main.command()
@@ -299,12 +288,7 @@ def postcodes(path, problems_file, show, **options):
     """Load postcode locations: ONS Postcode Directory or OS Code-Point Open CSV (or .zip)."""
     from importers.postcodes import import_postcodes
 
-    engine = _engine()
-    try:
-        report = import_postcodes(engine, path, _options(**options))
-    finally:
-        engine.dispose()
-    _finish(report, problems_file, show)
+    _load(import_postcodes, path, options=options, problems_file=problems_file, show=show)
 
 
 @main.group()
