@@ -80,8 +80,10 @@ def merge_places(importer, connection, run_id: int) -> dict:
     else:
         detail_conflict = "DO NOTHING"
     hold_areas(connection, change=False)
-    bulk = actions.get("insert", 0) >= BULK_ROWS and actions.get("insert", 0) > (
-        connection.execute(text("SELECT count(*) FROM places")).scalar_one())
+    # A dry run never drops indexes: that would lock the map for nothing.
+    bulk = (not importer.options.dry_run and actions.get("insert", 0) >= BULK_ROWS
+            and actions.get("insert", 0) > connection.execute(text(
+                "SELECT count(*) FROM places")).scalar_one())
     rebuild = _drop_secondary_indexes(connection) if bulk else []
     # The plan holds only new, changed or restored rows, so every conflict below is a real
     # change: unchanged places are never written (their updated_at stays put). Places are
