@@ -12,9 +12,9 @@ COPY layers ./layers
 COPY importers ./importers
 COPY templates ./templates
 COPY static ./static
-COPY package*.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN pip install --no-cache-dir -e . \
- && if [ -f package.json ]; then npm install --omit=dev --no-audit --no-fund; fi
+ && npm ci --omit=dev --no-audit --no-fund
 
 RUN useradd --system --home /app assetmap
 USER assetmap
