@@ -5,6 +5,7 @@ at its area, not at the point it was imported with. Values are bound parameters.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -68,8 +69,9 @@ LISTED_COLUMNS = """
     CASE WHEN p.location_precision = 'area' THEN NULL ELSE p.postcode END AS postcode
 """
 
+# Walks places_name_order_idx in list order, so a page reads its 50 rows, not the table.
 PLACE_PAGE = text(f"""
-    SELECT {LISTED_COLUMNS}, count(*) OVER () AS total
+    SELECT {LISTED_COLUMNS}
       FROM places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
     {FILTERED}
      ORDER BY lower(p.name), p.id
@@ -194,7 +196,12 @@ def place_page(connection, place_filter: PlaceFilter, page: int = 1) -> PlacePag
     rows = connection.execute(PLACE_PAGE, {
         **place_filter.params(), "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE,
     }).mappings().all()
-    total = rows[0]["total"] if rows else _count(connection, place_filter)
+    if place_filter.q or place_filter.category:
+        total = _count(connection, place_filter)
+    else:
+        counts = kind_counts(connection)
+        total = sum(n for kind, n in counts.items()
+                    if not place_filter.kinds or kind in place_filter.kinds)
     return PlacePage(places=[dict(r) for r in rows], total=total, page=page)
 
 
@@ -216,12 +223,31 @@ def nearest(connection, postcode: str, place_filter: PlaceFilter,
     return [dict(r) for r in rows]
 
 
+_summary_lock = threading.Lock()
+_summary: dict = {}
+
+
+def _summary_of(connection) -> dict:
+    """Categories and counts by kind, read once per data version: every page shows them,
+    and counting a big table for each visitor would cost more than the page itself."""
+    version = connection.execute(text("SELECT version FROM data_version")).scalar()
+    key = (connection.engine.url.render_as_string(hide_password=True), version)
+    cached = _summary.get(key)
+    if cached is None:
+        cached = {"categories": [dict(r) for r in connection.execute(CATEGORIES).mappings()],
+                  "kind_counts": dict(connection.execute(KIND_COUNTS).all())}
+        with _summary_lock:
+            _summary.clear()
+            _summary[key] = cached
+    return cached
+
+
 def categories(connection) -> list[dict]:
-    return [dict(r) for r in connection.execute(CATEGORIES).mappings()]
+    return [dict(c) for c in _summary_of(connection)["categories"]]
 
 
 def kind_counts(connection) -> dict[str, int]:
-    return dict(connection.execute(KIND_COUNTS).all())
+    return dict(_summary_of(connection)["kind_counts"])
 
 
 def place(connection, place_id: int) -> dict | None:
