@@ -25,6 +25,7 @@ from importers import VERSION
 from importers.report import Report
 from importers.sources import ROW_PROBLEM, Source, SourceError, open_source
 from importers.staging import CopyWriter
+from mapping.config import Settings
 
 STAGE = "import_stage"
 # Files bigger than this get a progress bar on a terminal (bytes for CSV, rows otherwise).
@@ -52,6 +53,8 @@ class Options:
     contacts: str | None = None          # "public" or "private"; None: the kind's default
     skip_outside: bool = False
     district_margin_m: float = 2000.0
+    # A geometry with more vertices is refused (IMPORT_MAX_VERTICES unless given).
+    max_vertices: int = field(default_factory=lambda: Settings.from_env().import_max_vertices)
     run_by: str | None = None
     progress: bool = False
 

@@ -16,7 +16,7 @@ from importers import values
 from importers.areas import hold_areas, reassign_places, roll_up_population
 from importers.base import STAGE, Importer, Options
 from importers.fields import squash
-from importers.sources import GEOMETRY
+from importers.sources import GEOMETRY, safety
 
 AREA_KINDS = {"wards": "ward", "neighbourhoods": "neighbourhood", "lsoas": "lsoa"}
 ONS_CODE = re.compile(r"^[a-z]+(\d{2})cd$")
@@ -96,6 +96,10 @@ class BoundaryImporter(Importer):
             shape = shapely.from_wkb(wkb) if wkb is not None else None
         if shape is None or shape.is_empty:
             self.report.error(number, "geometry", f"area {code} has no geometry")
+            return None
+        if too_big := safety.too_many_vertices(shape, self.options.max_vertices):
+            self.report.error(number, "wkt" if self.wkt_column else "geometry",
+                              f"area {code}: {too_big}")
             return None
         shape = shapely.set_srid(shapely.force_2d(shape), srid)
         return [code, name, shapely.to_wkb(shape, hex=True, include_srid=True)]

@@ -21,7 +21,7 @@ from importers.fields import Field, match_columns, squash
 from importers.kinds import KINDS, LOCATION_FIELDS, PLACE_FIELDS, Kind
 from importers.places_checks import check_places
 from importers.places_merge import merge_places
-from importers.sources import GEOMETRY
+from importers.sources import GEOMETRY, safety
 from importers.staging import ewkt_point, pg_array, pg_bool
 
 BNG_EASTING = (0.0, 700_000.0)
@@ -225,6 +225,10 @@ class PlaceImporter(Importer):
         except values.Invalid as problem:
             self.report.warn(number, "coverage", f"{problem}; left out")
             return None
+        if shape is not None and (
+                too_big := safety.too_many_vertices(shape, self.options.max_vertices)):
+            self.report.warn(number, "coverage", f"{too_big}; left out")
+            return None
         return None if shape is None or shape.is_empty else _ewkb(shapely.force_2d(shape), 4326)
 
     def locate(self, number: int, row: dict, found: dict):
@@ -237,6 +241,9 @@ class PlaceImporter(Importer):
         if wkb is not None:
             shape = shapely.from_wkb(wkb)
             if not shape.is_empty:
+                if too_big := safety.too_many_vertices(shape, self.options.max_vertices):
+                    report.error(number, "geometry", too_big)
+                    return None
                 return (_ewkb(shapely.force_2d(shape), crs or self.source.srid), None,
                         "geometry", hashlib.sha1(wkb).hexdigest())
         if "wkt" in columns:
@@ -246,6 +253,9 @@ class PlaceImporter(Importer):
                     shape = shapely.force_2d(shapely.from_wkt(cell))
                 except shapely.errors.ShapelyError:
                     report.error(number, "wkt", f"{cell[:60]!r} is not a WKT geometry")
+                    return None
+                if too_big := safety.too_many_vertices(shape, self.options.max_vertices):
+                    report.error(number, "wkt", too_big)
                     return None
                 if not shape.is_empty:
                     srid = crs or self._guess_srid(shape.bounds)

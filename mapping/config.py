@@ -37,6 +37,8 @@ class Settings:
     basemap_attribution: str = OSM_ATTRIBUTION
     # Places further than this outside the wards' union are flagged on import.
     district_margin_m: float = 2000.0
+    # A geometry with more vertices than this is refused on import (see docs/importing.md).
+    import_max_vertices: int = 1_000_000
     data_licence: str = "Open Government Licence v3.0"
     data_attribution: str = "Kirklees Council community asset map"
     # Who may frame our pages (the printable ward maps are made for embedding).
@@ -68,6 +70,7 @@ class Settings:
             basemap_url=_env("BASEMAP_URL", OSM_TILES),
             basemap_attribution=_env("BASEMAP_ATTRIBUTION", OSM_ATTRIBUTION),
             district_margin_m=float(_env("DISTRICT_MARGIN_M", "2000")),
+            import_max_vertices=int(_env("IMPORT_MAX_VERTICES", "1000000")),
             data_licence=_env("DATA_LICENCE", "Open Government Licence v3.0"),
             data_attribution=_env("DATA_ATTRIBUTION", "Kirklees Council community asset map"),
             frame_ancestors=_env("FRAME_ANCESTORS", "'self'"),
@@ -112,6 +115,7 @@ ENVIRONMENT_VARIABLES = (
     "BASEMAP_URL",
     "BASEMAP_ATTRIBUTION",
     "DISTRICT_MARGIN_M",
+    "IMPORT_MAX_VERTICES",
     "DATA_LICENCE",
     "DATA_ATTRIBUTION",
     "FRAME_ANCESTORS",

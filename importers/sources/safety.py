@@ -8,12 +8,17 @@ we do not control.
   SQLite header, a shapefile's header), so GDAL's automatic driver choice can never pick
   VRT or MRF, which read or write other files on the server; after opening, the driver
   GDAL chose is checked against the few this project reads.
+
+And one check per row, once a geometry is read: no more vertices than IMPORT_MAX_VERTICES,
+so one enormous shape cannot tie up the database repairing, cutting and serving it.
 """
 from __future__ import annotations
 
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
+
+import shapely
 
 from importers.sources.base import SourceError
 
@@ -91,3 +96,12 @@ def check_driver(path: Path, driver: str) -> None:
     if driver not in GDAL_DRIVERS:
         raise SourceError(f"{path.name} was read as {driver}, which is not accepted "
                           f"(only {', '.join(sorted(GDAL_DRIVERS))})")
+
+
+def too_many_vertices(shape, limit: int) -> str | None:
+    """Why `shape` is refused for its size, or None when it is within `limit` vertices."""
+    count = int(shapely.get_num_coordinates(shape))
+    if count <= limit:
+        return None
+    return (f"the geometry has {count:,} vertices, more than the {limit:,} allowed "
+            f"(IMPORT_MAX_VERTICES)")
