@@ -7,8 +7,11 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from flask import current_app, has_app_context
+
 from layers.crs import CRS84, Crs, parse_crs
 from layers.registry import PLACE_KINDS, Layer
+from mapping.config import Settings
 from mapping.errors import ApiError
 
 DEFAULT_LIMIT = 100
@@ -16,6 +19,12 @@ MAX_LIMIT = 10_000
 # Far beyond any layer, well inside PostgreSQL's bigint.
 MAX_OFFSET = 10**12
 MAX_TEXT = 200
+# WGS 84's authalic radius: a longitude/latitude box's area on this sphere is within half
+# a per cent of its area on the ellipsoid.
+EARTH_RADIUS_KM = 6371.0072
+# Where Web Mercator maps end. A box round every longitude from beyond here to beyond the
+# other edge is the whole world: what QGIS asks for when its view is zoomed right out.
+WEB_MAP_EDGE_LAT = 85.0511
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,47 @@ def _number(text: str, parameter: str) -> float:
         raise ApiError(400, f"{parameter} value {text!r} is not a finite number",
                        parameter=parameter)
     return value
+
+
+def bbox_area_km2(bbox: Bbox) -> float:
+    """The ground a bbox covers: on the sphere for degrees, on the grid for BNG metres
+    (whose scale is within 0.04 % of true anywhere in Great Britain)."""
+    if bbox.crs.metric:
+        return sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in bbox.boxes) / 1e6
+    return sum(EARTH_RADIUS_KM ** 2 * math.radians(x1 - x0)
+               * (math.sin(math.radians(y1)) - math.sin(math.radians(y0)))
+               for x0, y0, x1, y1 in bbox.boxes)
+
+
+def is_whole_world(bbox: Bbox) -> bool:
+    if bbox.crs.metric or len(bbox.boxes) != 1:
+        return False
+    x0, y0, x1, y1 = bbox.boxes[0]
+    return x0 <= -180 and x1 >= 180 and y0 <= -WEB_MAP_EDGE_LAT and y1 >= WEB_MAP_EDGE_LAT
+
+
+def check_bbox_area(bbox: Bbox, max_area_km2: float, *, paged: bool = True) -> Bbox:
+    """Refuse a bbox covering more than `max_area_km2` (MAX_BBOX_AREA_KM2). The whole world
+    is let through: real clients send it for "no limit", and it selects what no bbox does."""
+    area = bbox_area_km2(bbox)
+    if area <= max_area_km2 or is_whole_world(bbox):
+        return bbox
+    whole = ("read the whole layer a page at a time (limit, offset)" if paged
+             else "download the whole layer")
+    raise ApiError(400, f"bbox covers {_km2(area)} km², more than the {_km2(max_area_km2)} km² "
+                        f"a bbox may cover (MAX_BBOX_AREA_KM2): ask for a smaller box, or "
+                        f"leave bbox out to {whole}", parameter="bbox")
+
+
+def _km2(area: float) -> str:
+    return f"{area:,.0f}" if area >= 100 else f"{area:.3g}"
+
+
+def max_bbox_area_km2() -> float:
+    """MAX_BBOX_AREA_KM2 of the app serving this request (its default outside one)."""
+    if has_app_context():
+        return current_app.extensions["assetmap.settings"].max_bbox_area_km2
+    return Settings().max_bbox_area_km2
 
 
 def parse_bbox(raw: str, crs: Crs) -> Bbox:
@@ -249,7 +299,8 @@ def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True
         bbox_crs = parse_crs(single(args, "bbox-crs"), "bbox-crs")
         raw = single(args, "bbox")
         if raw is not None:
-            values["bbox"] = parse_bbox(raw, bbox_crs)
+            values["bbox"] = check_bbox_area(parse_bbox(raw, bbox_crs), max_bbox_area_km2(),
+                                             paged=paging)
         raw = single(args, "datetime")
         if raw is not None:
             values["datetime"] = parse_datetime(raw)

@@ -54,6 +54,8 @@ class Settings:
     # Editors see listings not verified for this long first.
     stale_after_days: int = 365
     lock_timeout_ms: int = 3000
+    # A feed's bbox may cover at most this much ground (see docs/api.md).
+    max_bbox_area_km2: float = 10_000_000.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -83,6 +85,7 @@ class Settings:
             rate_limit_login=_env("RATE_LIMIT_LOGIN", "10 per minute"),
             stale_after_days=int(_env("STALE_AFTER_DAYS", "365")),
             lock_timeout_ms=int(_env("LOCK_TIMEOUT_MS", "3000")),
+            max_bbox_area_km2=float(_env("MAX_BBOX_AREA_KM2", "10000000")),
         )
 
     def with_overrides(self, overrides: dict | None) -> Settings:
@@ -128,4 +131,5 @@ ENVIRONMENT_VARIABLES = (
     "RATE_LIMIT_LOGIN",
     "STALE_AFTER_DAYS",
     "LOCK_TIMEOUT_MS",
+    "MAX_BBOX_AREA_KM2",
 )

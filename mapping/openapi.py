@@ -28,14 +28,21 @@ CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
 TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
 TEXT_LIST = {"type": "array", "minItems": 1, "items": TEXT}
 
+def _bbox_parameter(max_area_km2: float) -> dict:
+    return _query(
+        "bbox", "Only features that intersect this box: min x, min y, max x, max y (or with "
+                "heights, 6 numbers), in CRS84 (longitude, latitude) unless bbox-crs says "
+                f"otherwise. EPSG:4326 is latitude first. A box covering more than "
+                f"{max_area_km2:,.0f} km² of ground is refused (400, naming bbox): leave bbox "
+                "out to read the whole layer. The whole world (every longitude, from 85.0511° "
+                "S or beyond to 85.0511° N or beyond), which clients send for no limit, is "
+                "answered.",
+        {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}})
+
+
 PARAMETERS = {
     "f": _query("f", "The format of the response: json (the default) or html.",
                 {"type": "string", "enum": ["json", "html"], "default": "json"}),
-    "bbox": _query(
-        "bbox", "Only features that intersect this box: min x, min y, max x, max y (or with "
-                "heights, 6 numbers), in CRS84 (longitude, latitude) unless bbox-crs says "
-                "otherwise. EPSG:4326 is latitude first.",
-        {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
     "bbox-crs": _query("bbox-crs", "The CRS of bbox (default CRS84).",
                        {"type": "string", "format": "uri", "enum": CRS_URIS,
                         "default": crs_module.CRS84.uri}),
@@ -136,7 +143,8 @@ def _problem(description: str) -> dict:
 
 RESPONSES = {
     "NotModified": {"description": "The copy the client holds (its ETag) is current."},
-    "InvalidParameter": _problem("A parameter is unknown or its value is not valid; the "
+    "InvalidParameter": _problem("A parameter is unknown or its value is not valid (a bbox "
+                                 "covering too much ground among them: see bbox); the "
                                  "response names the parameter."),
     "NotFound": _problem("There is no such collection, feature, ward or neighbourhood."),
     "NotAcceptable": _problem("None of the media types in Accept is offered."),
@@ -237,5 +245,7 @@ def openapi_document(base_url: str, settings) -> dict:
         "tags": [{"name": "Capabilities"}] + [{"name": layer.title, "description":
                                                layer.description} for layer in LAYERS.values()],
         "paths": paths,
-        "components": {"parameters": PARAMETERS, "schemas": SCHEMAS, "responses": RESPONSES},
+        "components": {"parameters": {**PARAMETERS,
+                                      "bbox": _bbox_parameter(settings.max_bbox_area_km2)},
+                       "schemas": SCHEMAS, "responses": RESPONSES},
     }
