@@ -8,6 +8,8 @@ layer registry and are quoted; every value from a request is a bound parameter.
 """
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -91,6 +93,13 @@ def _mvt_value(f: Field) -> str:
     return f.sql
 
 
+@functools.cache
+def _joins_for(joins: tuple[str, ...], fields: tuple[Field, ...]) -> tuple[str, ...]:
+    # A join reads as "LEFT JOIN <table> <alias> ON ...": keep it if a field uses <alias>.
+    return tuple(join for join in joins
+                 if any(re.search(rf"\b{re.escape(join.split()[3])}\.", f.sql) for f in fields))
+
+
 class LayerSQL:
     """The statements for one layer and one checked query."""
 
@@ -105,8 +114,13 @@ class LayerSQL:
     def _from(self) -> str:
         return f"{self.source.table} {self.source.alias}"
 
+    def _joins(self, fields: tuple[Field, ...]) -> tuple[str, ...]:
+        """The source's and layer's joins that `fields` read from: a page of names and
+        kinds is not joined to four detail tables."""
+        return _joins_for((*self.source.joins, *self.layer.joins), fields)
+
     def _joined_from(self) -> str:
-        return " ".join([self._from(), *self.source.joins, *self.layer.joins])
+        return " ".join([self._from(), *self._joins(self._fields())])
 
     def _fields(self) -> tuple[Field, ...]:
         if self.query.properties is None:
@@ -125,27 +139,43 @@ class LayerSQL:
         # Option 0: never a "crs" member (RFC 7946 removed it).
         return f"ST_AsGeoJSON({geometry}, {crs.decimals}, 0)"
 
-    def _properties_json(self, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    def _property_columns(self, extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
         columns = [f"{_json_value(f)} AS {quote(f.name)}" for f in self._fields()]
-        columns += [f"{expression} AS {quote(name)}" for name, expression in extra]
+        return columns + [f"{expression} AS {quote(name)}" for name, expression in extra]
+
+    def _properties_json(self, extra: tuple[tuple[str, str], ...] = ()) -> str:
+        """The properties of the row in hand as a one-row subquery, joins inside: for
+        statements that build a handful of features (one item, the nearest ten)."""
+        columns = self._property_columns(extra)
         if not columns:
             return "'{}'"
-        # row_to_json of a one-row subquery: compact JSON in field order. The joins to
-        # details and ward names sit inside it, so each row's are found by index, only
-        # for the rows output.
-        joins = " ".join([*self.source.joins, *self.layer.joins])
+        joins = " ".join(self._joins(self._fields()))
         source = f" FROM (SELECT 1) one {joins}" if joins else ""
         return f"(SELECT row_to_json(r) FROM (SELECT {', '.join(columns)}{source}) r)::text"
+
+    def _properties_from(self) -> str:
+        """What a FROM over many rows adds for `_feature(joined=True)`: the joins the
+        fields read, and the properties as one lateral row named `props`. Joined in the
+        FROM, the planner joins a page at once instead of running a subquery per row."""
+        columns = self._property_columns()
+        lateral = [f"CROSS JOIN LATERAL (SELECT {', '.join(columns)}) props"] if columns else []
+        return " ".join([*self._joins(self._fields()), *lateral])
 
     def _id_json(self) -> str:
         if self.source.id_type == "integer":
             return f"({self.source.id_sql})::text"
         return f"to_json({self.source.id_sql})::text"
 
-    def _feature(self, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    def _feature(self, extra: tuple[tuple[str, str], ...] = (), joined: bool = False) -> str:
+        """One GeoJSON feature as text. `joined`: the FROM holds `_properties_from()`."""
+        if joined:
+            # row_to_json of the lateral row: compact JSON in field order.
+            properties = "row_to_json(props)::text" if self._property_columns() else "'{}'"
+        else:
+            properties = self._properties_json(extra)
         return ("""'{"type":"Feature","id":' || """ + self._id_json()
                 + """ || ',"geometry":' || """ + self._geometry_json()
-                + """ || ',"properties":' || """ + self._properties_json(extra) + " || '}'")
+                + """ || ',"properties":' || """ + properties + " || '}'")
 
     def _bbox_clause(self) -> str | None:
         bbox = self.query.bbox
@@ -226,7 +256,8 @@ class LayerSQL:
         where = self._where()
         order = self._order()
         limit, offset = self.bind(self.query.limit), self.bind(self.query.offset)
-        features = f"coalesce(string_agg({self._feature()}, ',' ORDER BY {order}), '')"
+        features = f"coalesce(string_agg({self._feature(joined=True)}, ',' ORDER BY {order}), '')"
+        properties = self._properties_from()
         if where == self._where_unfiltered():
             # The whole layer: count by index, page in id order; rows skipped by the offset
             # are never turned into JSON.
@@ -235,7 +266,7 @@ class LayerSQL:
                 f"(SELECT count(*) FROM {self._from()} WHERE {where}) AS matched, "
                 f"(SELECT {features} FROM (SELECT {self.source.alias}.* FROM {self._from()} "
                 f"WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}) "
-                f"{self.source.alias}) AS features, {self._known_codes()}")
+                f"{self.source.alias} {properties}) AS features, {self._known_codes()}")
         else:
             # Filtered: one pass over the matching rows gives both the count and the page's
             # keys; only the page's rows are fetched again to build their JSON.
@@ -244,8 +275,8 @@ class LayerSQL:
                 f"WHERE {where}) "
                 f"SELECT {self._version()}, (SELECT count(*) FROM matched) AS matched, "
                 f"(SELECT {features} FROM (SELECT key FROM matched ORDER BY key "
-                f"LIMIT {limit} OFFSET {offset}) page JOIN {self._from()} ON {order} = page.key"
-                f") AS features, {self._known_codes()}")
+                f"LIMIT {limit} OFFSET {offset}) page JOIN {self._from()} ON {order} = page.key "
+                f"{properties}) AS features, {self._known_codes()}")
         return Statement(sql, self.bind.values)
 
     def item(self, feature_id) -> Statement:
@@ -259,8 +290,8 @@ class LayerSQL:
 
     def geojson_rows(self) -> Statement:
         """Every matching feature as a row of GeoJSON text, in id order (for streaming)."""
-        sql = (f"SELECT {self._feature()} FROM {self._from()} WHERE {self._where()} "
-               f"ORDER BY {self._order()}")
+        sql = (f"SELECT {self._feature(joined=True)} FROM {self._from()} "
+               f"{self._properties_from()} WHERE {self._where()} ORDER BY {self._order()}")
         return Statement(sql, self.bind.values)
 
     def known_codes(self) -> Statement:
