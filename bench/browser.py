@@ -34,7 +34,9 @@ def map_load(server_url: str, workdir: Path, size: int = 10_000, runs: int = 5) 
     from playwright.sync_api import sync_playwright
 
     url, _ = load.build(server_url, size, workdir)
-    server = servers.start_ours(url, 2, workdir / "logs")
+    # As `assetmap serve` runs it: the page's scripts, styles and feeds arrive together, and
+    # sync workers would queue them one behind another.
+    server = servers.start_ours(url, 2, workdir / "logs", threads=4)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,

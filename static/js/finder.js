@@ -67,7 +67,8 @@
     var wanted = chosen();
     if (state.group) return state.group;
     if (state.nearest) return state.nearest.filter(function (f) { return matches(f, wanted); });
-    return places.filter(function (f) { return matches(f, wanted); }).sort(byName);
+    // `places` is kept in name order (sorted once, on arrival).
+    return places.filter(function (f) { return matches(f, wanted); });
   }
 
   function markerFor(feature) {
@@ -166,29 +167,35 @@
     if (controls.length) list.after(AM.el("div", { id: "results-more", className: "results-more" }, controls));
   }
 
+  /* `fit`: move the map to show every place listed; "jump" does so without animation, as
+     on arrival, so the markers are clustered once, at the zoom they are first seen at. */
   function render(fit) {
     var items = results();
+    var shown = items.map(markerFor).filter(Boolean);
     mapElement.setAttribute("data-ready", "false");
     clusters.clearLayers();
-    clusters.addLayers(items.map(markerFor).filter(Boolean));
+    var moving = fit ? fitTo(shown, fit === "jump") : false;
+    clusters.addLayers(shown);
     mapElement.setAttribute("data-shown", String(items.length));
     renderList(items);
     updateAddress();
-    if (fit) fitTo(items);
-    else AM.ready(mapElement);
+    if (!moving) AM.ready(mapElement);
   }
 
-  /* Shows every place listed (and where the search is from); ready once the map stops. */
-  function fitTo(items) {
+  /* Shows these markers (and where the search is from). Returns whether the map is still
+     moving, in which case it is ready once it stops. */
+  function fitTo(shown, jump) {
     var bounds = L.latLngBounds([]);
-    items.forEach(function (feature) {
-      var marker = markerFor(feature);
-      if (marker) bounds.extend(marker.getLatLng());
-    });
+    shown.forEach(function (marker) { bounds.extend(marker.getLatLng()); });
     if (state.origin) bounds.extend([state.origin.lat, state.origin.lon]);
-    if (!bounds.isValid()) return AM.ready(mapElement);
+    if (!bounds.isValid()) return false;
+    if (jump) {
+      map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15, animate: false });
+      return false;
+    }
     map.once("moveend", function () { AM.ready(mapElement); });
     map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
+    return true;
   }
 
   function updateAddress() {
@@ -339,12 +346,12 @@
   // The page asks for this same address early (a preload link), so it is often here already.
   AM.fetchJSON(config.feeds.placesForMap)
     .then(function (collection) {
-      places = (collection.features || []).filter(function (f) { return f.geometry; });
+      places = (collection.features || []).filter(function (f) { return f.geometry; }).sort(byName);
       var wanted = chosen();
       if (wanted.postcode && !document.getElementById("error-summary")) {
         return searchNearest({ postcode: wanted.postcode.toUpperCase() });
       }
-      render(true);
+      render("jump");
     }, function () {
       AM.setStatus("The places could not be loaded onto the map just now. The list below still works.");
       AM.ready(mapElement);
