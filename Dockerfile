@@ -1,4 +1,4 @@
-# The app image for docker-compose.yml: gunicorn serving mapping.wsgi:app.
+# The app image for docker-compose.yml: gunicorn serving the app, as `assetmap serve` runs it.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
@@ -19,4 +19,5 @@ RUN pip install --no-cache-dir -e . \
 RUN useradd --system --home /app assetmap
 USER assetmap
 EXPOSE 5000
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "120", "--access-logfile", "-", "mapping.wsgi:app"]
+# The same gunicorn settings as `assetmap serve` everywhere (mapping/cli.py: gunicorn_command).
+CMD ["assetmap", "serve", "--host", "0.0.0.0", "--port", "5000", "--workers", "2"]

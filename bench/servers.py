@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from bench import data
+from mapping.cli import gunicorn_command
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -89,17 +90,25 @@ def psycopg_url(url: str) -> str:
     return url.replace("postgresql+psycopg2://", "postgresql://")
 
 
-def start_ours(database_url: str, workers: int, logs: Path) -> Server:
+def start_ours(database_url: str, workers: int, logs: Path, threads: int = 1) -> Server:
+    """This app under gunicorn. One thread a worker (sync) for the comparisons, as each peer
+    gets one process per worker; `threads` > 1 is how `assetmap serve` runs it in
+    production (gthread), for the mixed-traffic load and soak runs."""
     port = free_port()
-    # Sync workers, as the peers get one process per worker; a long timeout so a
-    # million-feature download is not cut off.
-    process = _spawn([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-                      f"127.0.0.1:{port}", "--backlog", "2048", "--timeout", "900",
-                      "mapping.wsgi:app"],
+    if threads > 1:
+        command = gunicorn_command("127.0.0.1", port, workers, threads)
+        command.remove("--access-logfile")
+        command.remove("-")
+    else:
+        # A long timeout so a million-feature download is not cut off.
+        command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+                   f"127.0.0.1:{port}", "--backlog", "2048", "--timeout", "900",
+                   "mapping.wsgi:app"]
+    process = _spawn(command,
                      # Rate limits protect the public site; the load generator is one client.
                      {"DATABASE_URL": database_url, "DB_POOL_SIZE": "4",
                       "RATE_LIMIT_SEARCH": "1000000 per second"},
-                     logs / f"ours-{workers}.log")
+                     logs / f"ours-{workers}x{threads}.log")
     server = Server("this app", workers, port, process)
     _wait(server.base + "/healthz", process, server.name)
     layer = "/ogc/collections/community-assets/items"

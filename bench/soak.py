@@ -15,8 +15,9 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
 
 def run(url: str, workdir: Path, users: int = 50, seconds: int = 60, workers: int = 2,
-        label: str = "load") -> dict:
-    server = servers.start_ours(url, workers, workdir / "logs")
+        threads: int = 4, label: str = "load") -> dict:
+    """`workers` x `threads` as `assetmap serve` runs the app (gunicorn gthread)."""
+    server = servers.start_ours(url, workers, workdir / "logs", threads=threads)
     samples: list[float] = []
     stop = threading.Event()
 
@@ -43,7 +44,8 @@ def run(url: str, workdir: Path, users: int = 50, seconds: int = 60, workers: in
     first = samples[: max(1, len(samples) // 10)]
     last = samples[-max(1, len(samples) // 10):]
     growth = (sum(last) / len(last)) / (sum(first) / len(first)) - 1 if samples else None
-    return {"query": label, "users": users, "seconds": seconds, "workers": workers, **stats,
+    return {"query": label, "users": users, "seconds": seconds, "workers": workers,
+            "threads": threads, **stats,
             "rss_start_mb": samples[0] if samples else None,
             "rss_end_mb": samples[-1] if samples else None, "rss_growth": growth}
 

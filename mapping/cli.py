@@ -87,12 +87,20 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn, the production server."""
     os.environ["DATABASE_URL"] = _url()
     click.echo(f"serving on http://{host}:{port} with {workers} workers")
+    os.execv(sys.executable, gunicorn_command(host, port, workers))
+
+
+def gunicorn_command(host: str, port: int, workers: int, threads: int = 4) -> list[str]:
+    """How the app is served in production (the benchmark's load runs use it too)."""
     # Threaded workers: a whole-layer download streams for minutes, which a sync worker's
     # 30-second timeout would cut off, and one slow client must not hold a worker alone.
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
-            "--timeout", "120", "--access-logfile", "-", "mapping.wsgi:app"]
-    os.execv(sys.executable, args)
+    # Idle connections are kept 75 s (as nginx keeps them): with gunicorn's 2 s, a client
+    # that pauses about that long sends its next request as the server closes the socket,
+    # and gets a reset (seen in the 50-client load run).
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+            "--timeout", "120", "--keep-alive", "75", "--access-logfile", "-",
+            "mapping.wsgi:app"]
 
 
 @main.group()

@@ -4,6 +4,7 @@ import re
 
 import yaml
 
+from mapping.cli import gunicorn_command
 from mapping.config import ENVIRONMENT_VARIABLES, PROJECT_ROOT
 
 
@@ -41,9 +42,11 @@ def test_compose_environment_is_what_the_app_reads():
 
 def test_dockerfile_serves_the_wsgi_app_the_cli_serves():
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
-    assert "mapping.wsgi:app" in dockerfile
+    assert 'CMD ["assetmap", "serve", "--host", "0.0.0.0", "--port", "5000"' in dockerfile
     for package in ("mapping", "layers", "importers", "templates", "static"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert "USER assetmap" in dockerfile  # not root in production
-    cli = (PROJECT_ROOT / "mapping" / "cli.py").read_text()
-    assert "mapping.wsgi:app" in cli
+    command = gunicorn_command("0.0.0.0", 5000, 2)
+    assert command[-1] == "mapping.wsgi:app"
+    assert command[command.index("--worker-class") + 1] == "gthread"
+    assert command[command.index("--bind") + 1] == "0.0.0.0:5000"
