@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import time
@@ -49,6 +50,13 @@ def run_server_matrix(name, url, size, workers, queries, args, values, results):
                 row.update(vars(outcome))
                 if name == "this app" and workers == 1:
                     row["p50_one_connection_ms"] = measure.one_connection_p50(target)
+                    if query in report.FEED_QUERIES:
+                        # The peers publish the fields they are configured with; asked for
+                        # the same ones, how big is our page?
+                        _, body = measure.fetch(
+                            target + "&properties=" + ",".join(data.SERVED_PROPERTIES))
+                        row["bytes_same_fields"] = len(body)
+                        row["features_same_fields"] = measure.count_features(body)
             except Exception as error:  # noqa: BLE001 - a peer that fails a query is reported
                 row["failed"] = str(error)[:300]
             print(json.dumps(row), flush=True)
@@ -154,7 +162,8 @@ def rewrite_report(args) -> None:
     for key, value in run.get("args", {}).items():
         if key != "report_only":
             setattr(args, key, value)
-    report.write(results, machine(), args, run.get("seconds", 0.0), floors)
+    report.write(results, {**machine(), **load_average(results)}, args, run.get("seconds", 0.0),
+                 floors)
     print(f"wrote {report.REPORT}")
 
 
@@ -188,6 +197,8 @@ def main() -> None:
     results: list[dict] = []
     floors: dict = {}
     started = time.time()
+    # Another program on the same cores skews every ratio: say how quiet the machine was.
+    load_at_start = os.getloadavg()
 
     if args.resume:
         results = [json.loads(line) for line in Path(args.resume).read_text().splitlines()
@@ -243,10 +254,21 @@ def main() -> None:
         results.append({"query": "map load", "failed": str(error)[:300]})
 
     results.append({"query": "floors", "floors": floors})
-    results.append({"query": "run", "seconds": time.time() - started, "args": vars(args)})
+    results.append({"query": "run", "seconds": time.time() - started, "args": vars(args),
+                    "load_average": {"start": load_at_start, "end": os.getloadavg()}})
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1))
-    report.write(results, machine(), args, time.time() - started, floors)
+    report.write(results, {**machine(), **load_average(results)}, args, time.time() - started,
+                 floors)
     print(f"wrote {report.REPORT}")
+
+
+def load_average(results) -> dict:
+    run = next((r for r in results if r.get("query") == "run"), {})
+    loads = run.get("load_average")
+    if not loads:
+        return {}
+    return {"load average at start (1, 5, 15 min)": ", ".join(f"{v:.2f}" for v in loads["start"]),
+            "load average at end (1, 5, 15 min)": ", ".join(f"{v:.2f}" for v in loads["end"])}
 
 
 if __name__ == "__main__":
