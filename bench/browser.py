@@ -12,7 +12,7 @@ CHROMIUM = "/usr/bin/chromium"
 MARKER = ".leaflet-marker-icon, .marker-cluster, .leaflet-interactive"
 
 
-def _measure_once(browser, url: str) -> tuple[float, float]:
+def _measure_once(browser, url: str) -> tuple[float, float, float]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     # Basemap tiles come from another host; refuse them so only the app's own bytes count.
@@ -26,8 +26,12 @@ def _measure_once(browser, url: str) -> tuple[float, float]:
     transferred = page.evaluate(
         "() => performance.getEntriesByType('navigation').concat("
         "performance.getEntriesByType('resource')).reduce((n, e) => n + (e.transferSize || 0), 0)")
+    # When the places feed had arrived, on the page's clock (from navigation start).
+    feed_arrived = page.evaluate(
+        "() => Math.max(0, ...performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/layers/places.geojson')).map(e => e.responseEnd))")
     context.close()
-    return transferred / 1024, first_marker
+    return transferred / 1024, first_marker, feed_arrived / 1000
 
 
 def map_load(server_url: str, workdir: Path, size: int = 10_000, runs: int = 5) -> list[dict]:
@@ -48,4 +52,5 @@ def map_load(server_url: str, workdir: Path, size: int = 10_000, runs: int = 5) 
         server.stop()
     return [{"query": "map load", "size": size, "runs": runs,
              "kb": statistics.median(s[0] for s in samples),
-             "first_marker_s": statistics.median(s[1] for s in samples)}]
+             "first_marker_s": statistics.median(s[1] for s in samples),
+             "feed_arrived_s": statistics.median(s[2] for s in samples)}]

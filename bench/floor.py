@@ -9,7 +9,9 @@ from layers.registry import LAYERS
 from layers.sql import LayerSQL
 
 
-def floors(database_url: str, ward: str) -> dict:
+def floors(database_url: str, ward: str, nearest_url: str | None = None) -> dict:
+    """ms and bytes of each feed query's SQL on `database_url`; with `nearest_url`, also the
+    nearest-10 query's on that (the biggest) dataset."""
     layer = LAYERS["community-assets"]
     queries = {
         "bbox": Query(bbox=Bbox((data.BUSY_BBOX,), CRS84), limit=1000),
@@ -20,4 +22,9 @@ def floors(database_url: str, ward: str) -> dict:
     for name, query in queries.items():
         ms, size = measure.floor_ms(database_url, LayerSQL(layer, query).items())
         result[name] = {"ms": ms, "bytes": size}
+    if nearest_url:
+        lon, lat = data.NEAREST_POINT
+        statement = LayerSQL(LAYERS["places"], Query(limit=10)).nearest(lon=lon, lat=lat)
+        ms, size = measure.floor_ms(nearest_url, statement)
+        result["nearest"] = {"ms": ms, "bytes": size}
     return result
