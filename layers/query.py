@@ -19,6 +19,18 @@ MAX_LIMIT = 10_000
 # Far beyond any layer, well inside PostgreSQL's bigint.
 MAX_OFFSET = 10**12
 MAX_TEXT = 200
+# What "blank" means for every text parameter, here and in the OpenAPI document's pattern
+# (mapping/openapi.py): the white space and line terminators of ECMA-262, whose regular
+# expressions JSON Schema patterns are. Python's str.strip() is not the same set: it also
+# strips U+001C to U+001F and U+0085, and keeps U+FEFF.
+WHITESPACE_RANGES = ((0x09, 0x0D), (0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680),
+                     (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F),
+                     (0x3000, 0x3000), (0xFEFF, 0xFEFF))
+WHITESPACE = "".join(chr(c) for first, last in WHITESPACE_RANGES for c in range(first, last + 1))
+# The same set inside a regex character class, spelled out (\s is read three ways by
+# ECMA-262, Python and Rust), for the document's patterns.
+WHITESPACE_CLASS = "".join(f"\\u{first:04x}" + (f"-\\u{last:04x}" if last > first else "")
+                           for first, last in WHITESPACE_RANGES)
 # WGS 84's authalic radius: a longitude/latitude box's area on this sphere is within half
 # a per cent of its area on the ellipsoid.
 EARTH_RADIUS_KM = 6371.0072
@@ -235,10 +247,12 @@ def parse_datetime(raw: str) -> tuple[dt.datetime | None, dt.datetime | None]:
 
 
 def _text(raw: str, parameter: str) -> str:
-    value = raw.strip()
+    """The value without surrounding white space; refused when blank or too long (as
+    given, which is what the OpenAPI document's maxLength measures)."""
+    value = raw.strip(WHITESPACE)
     if not value:
         raise ApiError(400, f"{parameter} is empty", parameter=parameter)
-    if len(value) > MAX_TEXT:
+    if len(raw) > MAX_TEXT:
         raise ApiError(400, f"{parameter} is longer than {MAX_TEXT} characters",
                        parameter=parameter)
     return value

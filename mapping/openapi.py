@@ -7,7 +7,13 @@ declared there, and the OGC test suite refuses parameters that are not declared.
 from __future__ import annotations
 
 from layers import crs as crs_module
-from layers.query import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_TEXT
+from layers.query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_TEXT,
+    WHITESPACE_CLASS,
+)
 from layers.registry import LAYERS, PLACE_KINDS, Layer
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
@@ -24,9 +30,14 @@ def _query(name: str, description: str, schema: dict, **extra) -> dict:
 
 
 CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
-# Text the server reads: not blank, not too long (layers/query.py refuses both).
-TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
-TEXT_LIST = {"type": "array", "minItems": 1, "items": TEXT}
+# Text exactly as the server reads it (layers/query.py): not blank (one character outside
+# its WHITESPACE), not too long, and no NUL (refused in any address). A list's items are
+# joined with commas, so an item cannot hold one.
+TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
+        "pattern": f"^[^\\u0000]*[^\\u0000{WHITESPACE_CLASS}][^\\u0000]*$"}
+TEXT_LIST = {"type": "array", "minItems": 1, "items": {
+    **TEXT, "pattern": f"^[^\\u0000,]*[^\\u0000,{WHITESPACE_CLASS}][^\\u0000,]*$"}}
+
 
 def _bbox_parameter(max_area_km2: float) -> dict:
     return _query(
