@@ -195,7 +195,8 @@ def _options(dry_run=False, skip_invalid=False, fmt=None, mapping=(), encoding=N
         return Options(dry_run=dry_run, skip_invalid=skip_invalid, fmt=fmt,
                        mapping=parse_mapping(mapping), encoding=encoding, source=source,
                        crs=parse_crs(crs), progress=True,
-                       district_margin_m=_settings().district_margin_m, **extra)
+                       district_margin_m=_settings().district_margin_m,
+                       max_vertices=_settings().import_max_vertices, **extra)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
 

@@ -46,7 +46,8 @@ def _run(form, upload):
                       dry_run=form.get("dry_run") in ("on", "true", "1"),
                       skip_invalid=form.get("skip_invalid") in ("on", "true", "1"),
                       precision=precision, run_by=user.email,
-                      district_margin_m=settings.district_margin_m)
+                      district_margin_m=settings.district_margin_m,
+                      max_vertices=settings.import_max_vertices)
     with tempfile.TemporaryDirectory(prefix="assetmap-upload-") as directory:
         path = Path(directory) / name
         upload.save(path)
