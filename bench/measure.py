@@ -60,13 +60,20 @@ def count_features(body: bytes) -> int | None:
     return len(features) if isinstance(features, list) else None
 
 
-def wrk(url: str, connections: int, seconds: int, threads: int = 2) -> LoadResult:
+def wrk(url: str, connections: int, seconds: int, threads: int = 2,
+        close: bool = False) -> LoadResult:
+    """`close`: a new connection per request (`Connection: close`), as is fair to servers
+    whose worker processes share kept-alive connections unevenly (uvicorn's)."""
     status, body = fetch(url)
     if status not in (200, 204):
         raise RuntimeError(f"{url} answered {status}: {body[:300]!r}")
+    headers = ["-H", "Connection: close"] if close else []
     output = subprocess.run(["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
-                             "-d", f"{seconds}s", "--latency", "--timeout", "30s", url],
+                             "-d", f"{seconds}s", "--latency", "--timeout", "30s", *headers, url],
                             capture_output=True, text=True, check=True).stdout
+    completed = re.search(r"(\d+) requests in", output)
+    if not completed or int(completed.group(1)) == 0:
+        raise RuntimeError(f"no request completed in {seconds} s: " + output[-300:])
     distribution = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", output, re.MULTILINE))
     if set(distribution) != {"50", "99"}:
         raise RuntimeError("wrk completed no request: " + output[-500:])

@@ -170,8 +170,10 @@ def write(results, machine: dict, args, seconds: float, floors: dict | None = No
               (f"`make bench`, that is `python -m bench --sizes {args.sizes} --duration "
                f"{args.duration} --connections {args.connections} --load-seconds "
                f"{args.load_seconds} --soak-minutes {args.soak_minutes}`: each load run is "
-               f"`wrk -t2 -c{args.connections} -d{args.duration}s --latency URL` with "
-               f"keep-alive; the run took {seconds / 60:.1f} minutes."), ""]
+               f"`wrk -t2 -c{args.connections} -d{args.duration}s --latency URL`, with "
+               f"keep-alive against one worker and `-H 'Connection: close'` against two, for "
+               f"every server alike (uvicorn's workers share kept-alive connections unevenly); "
+               f"the run took {seconds / 60:.1f} minutes."), ""]
     phases = _rows(results, query="phase")
     if phases:
         lines += ["| phase | minutes |", "| --- | --- |"]

@@ -90,6 +90,14 @@ def psycopg_url(url: str) -> str:
     return url.replace("postgresql+psycopg2://", "postgresql://")
 
 
+def feed_paths(items: str, ward_parameter: str, suffix: str = "") -> dict:
+    """The feed requests every server is given, in its own URL scheme."""
+    return {"bbox": f"{items}?bbox={{bbox}}&limit=1000{suffix}",
+            "ward": f"{items}?{ward_parameter}={{ward}}&limit=1000{suffix}",
+            "category": f"{items}?category=library&limit=500{suffix}",
+            "paged": f"{items}?limit=1000{suffix}"}
+
+
 def start_ours(database_url: str, workers: int, logs: Path, threads: int = 1) -> Server:
     """This app under gunicorn. One thread a worker (sync) for the comparisons, as each peer
     gets one process per worker; `threads` > 1 is how `assetmap serve` runs it in
@@ -111,16 +119,12 @@ def start_ours(database_url: str, workers: int, logs: Path, threads: int = 1) ->
                      logs / f"ours-{workers}x{threads}.log")
     server = Server("this app", workers, port, process)
     _wait(server.base + "/healthz", process, server.name)
-    layer = "/ogc/collections/community-assets/items"
     server.paths = {
-        "bbox": layer + "?bbox={bbox}&limit=1000",
-        "ward": layer + "?ward={ward}&limit=1000",
-        "category": layer + "?category=library&limit=500",
+        **feed_paths("/ogc/collections/community-assets/items", "ward"),
         "nearest": "/api/nearest?lon={lon}&lat={lat}&limit=10",
         "mvt z12": "/tiles/community-assets/{z12}.mvt",
         "mvt z14": "/tiles/community-assets/{z14}.mvt",
         "download": "/layers/community-assets.geojson",
-        "paged": layer + "?limit=1000",
     }
     return server
 
@@ -141,14 +145,10 @@ def start_tipg(database_url: str, workers: int, logs: Path) -> Server:
                      env, logs / f"tipg-{workers}.log")
     server = Server("tipg", workers, port, process)
     _wait(server.base + "/collections", process, server.name, seconds=90)
-    layer = "/collections/public.places/items"
     server.paths = {
-        "bbox": layer + "?bbox={bbox}&limit=1000",
-        "ward": layer + "?ward_code={ward}&limit=1000",
-        "category": layer + "?category=library&limit=500",
+        **feed_paths("/collections/public.places/items", "ward_code"),
         "mvt z12": "/collections/public.places/tiles/WebMercatorQuad/{z12}",
         "mvt z14": "/collections/public.places/tiles/WebMercatorQuad/{z14}",
-        "paged": layer + "?limit=1000",
     }
     return server
 
@@ -207,13 +207,7 @@ def start_pygeoapi(database_url: str, workers: int, logs: Path) -> Server:
                      logs / f"pygeoapi-{workers}.log")
     server = Server("pygeoapi", workers, port, process)
     _wait(server.base + "/collections?f=json", process, server.name, seconds=90)
-    layer = "/collections/places/items"
-    server.paths = {
-        "bbox": layer + "?bbox={bbox}&limit=1000&f=json",
-        "ward": layer + "?ward_code={ward}&limit=1000&f=json",
-        "category": layer + "?category=library&limit=500&f=json",
-        "paged": layer + "?limit=1000&f=json",
-    }
+    server.paths = feed_paths("/collections/places/items", "ward_code", "&f=json")
     return server
 
 
