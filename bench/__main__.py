@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench import data, load, measure, report, servers
+from bench import data, floor, load, measure, report, servers
 from mapping.config import PROJECT_ROOT, Settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -53,6 +53,9 @@ def run_server_matrix(name, url, size, workers, queries, args, values, results):
                 row.update(vars(outcome))
                 if name == "this app" and workers == 1:
                     row["p50_one_connection_ms"] = measure.one_connection_p50(target)
+                    if query in floor.QUERIES:
+                        measured = floor.floor(url, query, values["ward"])
+                        row["floor_ms"], row["floor_bytes"] = measured["ms"], measured["bytes"]
                     if query in report.FEED_QUERIES:
                         # The peers publish the fields they are configured with; asked for
                         # the same ones, how big is our page?
@@ -160,14 +163,7 @@ def machine() -> dict:
 
 def rewrite_report(args) -> None:
     results = json.loads((RESULTS / "results.json").read_text())
-    floors = next((r["floors"] for r in results if r.get("query") == "floors"), None)
-    if not floors:
-        from bench import floor
-
-        url = load.database_for(Settings.from_env().resolved_database_url(), f"bench_{TARGET_SIZE}")
-        floors = floor.floors(url, load.busiest_ward(url))
-        results.append({"query": "floors", "floors": floors})
-        (RESULTS / "results.json").write_text(json.dumps(results, indent=1))
+    floors = floor.collected(results, TARGET_SIZE)
     run = next((r for r in results if r.get("query") == "run"), {})
     for key, value in run.get("args", {}).items():
         if key != "report_only":
@@ -210,7 +206,7 @@ def main() -> None:
 
     if args.resume:
         results = [json.loads(line) for line in Path(args.resume).read_text().splitlines()
-                   if line.startswith("{") and not line.startswith('{"floors"')]
+                   if line.startswith("{")]
 
     def done(size, query):
         return any(r.get("size") == size and r.get("query") == query for r in results)
@@ -247,14 +243,7 @@ def main() -> None:
         download_rss(url, size, results)
         phase(f"servers on {size:,}", since)
 
-    from bench import floor
-
-    since = time.time()
-    target_url = load.database_for(server_url, f"bench_{TARGET_SIZE}")
-    floors = floor.floors(target_url, load.busiest_ward(target_url),
-                          load.database_for(server_url, f"bench_{max(sizes)}"))
-    print(json.dumps({"floors": floors}), flush=True)
-    phase("floor", since)
+    floors = floor.collected(results, TARGET_SIZE)
 
     since = time.time()
     import_against_ogr2ogr(server_url, max(sizes), results, import_seconds.get(max(sizes)))
@@ -285,7 +274,6 @@ def main() -> None:
         results.append({"query": "map load", "failed": str(error)[:300]})
     phase("map in Chromium", since)
 
-    results.append({"query": "floors", "floors": floors})
     results.append({"query": "run", "seconds": time.time() - started, "args": vars(args),
                     "load_average": {"start": load_at_start, "end": os.getloadavg()}})
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1))
