@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench import data, floor, load, measure, report, servers
+from bench import browser, data, floor, load, measure, report, servers
 from mapping.config import PROJECT_ROOT, Settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -242,6 +242,13 @@ def main() -> None:
                 run_server_matrix(name, url, size, 1, ["bbox", "nearest"], args, values, results)
         download_rss(url, size, results)
         phase(f"servers on {size:,}", since)
+        if size == browser.MAP_SIZE:
+            since = time.time()
+            try:
+                results.extend(browser.map_load(server_url, RESULTS))
+            except Exception as error:  # noqa: BLE001 - reported, not hidden
+                results.append({"query": "map load", "failed": str(error)[:300]})
+            phase("map in Chromium", since)
 
     floors = floor.collected(results, TARGET_SIZE)
 
@@ -265,14 +272,6 @@ def main() -> None:
         print(json.dumps(results[-1]), flush=True)
         phase("soak", since)
 
-    since = time.time()
-    try:
-        from bench import browser
-
-        results.extend(browser.map_load(server_url, RESULTS))
-    except Exception as error:  # noqa: BLE001 - reported, not hidden
-        results.append({"query": "map load", "failed": str(error)[:300]})
-    phase("map in Chromium", since)
 
     results.append({"query": "run", "seconds": time.time() - started, "args": vars(args),
                     "load_average": {"start": load_at_start, "end": os.getloadavg()}})
