@@ -28,7 +28,8 @@ WHY_NOT_MET = {
         "*Import against ogr2ogr*: ogr2ogr copies rows into a bare table with one index. "
         "Our import checks every row, looks up each place's ward, LSOA and priority "
         "neighbourhoods, writes a detail row per place and its provenance, keeps the public "
-        "location and the feeds' version by trigger and rebuilds eleven indexes, all in one "
+        "location and the feeds' version up to date by trigger and maintains twelve indexes on the "
+        "places table (a big first load rebuilds ten of them once at the end), all in one "
         "transaction that commits whole or not at all (docs/importing.md gives the phases)."),
     "resident map: first marker": (
         "*First marker*: the map clusters every place in the browser before it draws the "
