@@ -2,21 +2,28 @@
 (a pass over every layer) and kept in memory until the data changes."""
 from __future__ import annotations
 
-import threading
-
 from layers.sql import extents
 
-_lock = threading.Lock()
-_cache: dict = {}
+
+class VersionedCache:
+    """One value kept until the data version (the key) changes, then computed again."""
+
+    def __init__(self) -> None:
+        self._entry: tuple | None = None
+
+    def get(self, key, compute):
+        # One tuple, replaced whole: a reader never sees one version's key with another's value.
+        entry = self._entry
+        if entry is None or entry[0] != key:
+            entry = (key, compute())
+            self._entry = entry
+        return entry[1]
+
+
+_extents = VersionedCache()
 
 
 def layer_extents(connection, version: int) -> dict:
     """{layer id: {minx, miny, maxx, maxy (CRS84), first_update, last_update, size}}."""
-    cached = _cache.get(version)
-    if cached is None:
-        rows = extents().execute(connection).mappings().all()
-        cached = {row["layer"]: dict(row) for row in rows}
-        with _lock:
-            _cache.clear()
-            _cache[version] = cached
-    return cached
+    return _extents.get(version, lambda: {
+        row["layer"]: dict(row) for row in extents().execute(connection).mappings().all()})

@@ -5,10 +5,11 @@ at its area, not at the point it was imported with. Values are bound parameters.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
+
+from layers.extents import VersionedCache
 
 KINDS = ("community_asset", "transferred_building", "mutual_aid_group", "hub")
 PAGE_SIZE = 50
@@ -223,8 +224,7 @@ def nearest(connection, postcode: str, place_filter: PlaceFilter,
     return [dict(r) for r in rows]
 
 
-_summary_lock = threading.Lock()
-_summary: dict = {}
+_summary = VersionedCache()
 
 
 def _summary_of(connection) -> dict:
@@ -232,14 +232,9 @@ def _summary_of(connection) -> dict:
     and counting a big table for each visitor would cost more than the page itself."""
     version = connection.execute(text("SELECT version FROM data_version")).scalar()
     key = (connection.engine.url.render_as_string(hide_password=True), version)
-    cached = _summary.get(key)
-    if cached is None:
-        cached = {"categories": [dict(r) for r in connection.execute(CATEGORIES).mappings()],
-                  "kind_counts": dict(connection.execute(KIND_COUNTS).all())}
-        with _summary_lock:
-            _summary.clear()
-            _summary[key] = cached
-    return cached
+    return _summary.get(key, lambda: {
+        "categories": [dict(r) for r in connection.execute(CATEGORIES).mappings()],
+        "kind_counts": dict(connection.execute(KIND_COUNTS).all())})
 
 
 def categories(connection) -> list[dict]:
