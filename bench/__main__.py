@@ -148,7 +148,7 @@ def machine() -> dict:
             versions[name] = "not found"
     from importlib.metadata import version
 
-    for package in ("flask", "gunicorn", "tipg", "pygeoapi", "uvicorn", "psycopg2-binary"):
+    for package in ("flask", "gunicorn", "tipg", "pygeoapi", "uvicorn", "psycopg"):
         try:
             versions[package] = version(package)
         except Exception:  # noqa: BLE001

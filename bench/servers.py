@@ -87,7 +87,9 @@ def _spawn(command: list[str], env: dict, log: Path) -> subprocess.Popen:
 
 
 def psycopg_url(url: str) -> str:
-    return url.replace("postgresql+psycopg2://", "postgresql://")
+    """The URL without SQLAlchemy's driver name, as libpq and tipg read it."""
+    return url.replace("postgresql+psycopg://", "postgresql://").replace(
+        "postgresql+psycopg2://", "postgresql://")
 
 
 def feed_paths(items: str, ward_parameter: str, suffix: str = "") -> dict:

@@ -1,8 +1,8 @@
 """Staging: rows go into a temporary table with PostgreSQL's COPY, streamed.
 
 The rows are written as CSV into a bounded queue that a second thread feeds to
-`COPY ... FROM STDIN`, so Python reads and checks the file while the server parses what
-came before; memory holds a few megabytes, never the whole file.
+`COPY ... FROM STDIN` (psycopg 3's `cursor.copy()`), so Python reads and checks the file
+while the server parses what came before; memory holds a few megabytes, never the whole file.
 """
 from __future__ import annotations
 
@@ -31,30 +31,6 @@ def pg_bool(value) -> str | None:
     return None if value is None else ("t" if value else "f")
 
 
-class _QueueReader:
-    """A file-like object for copy_expert, reading chunks from a queue until None."""
-
-    def __init__(self, chunks: queue.Queue):
-        self.chunks = chunks
-        self.buffer = b""
-        self.done = False
-
-    def read(self, size: int = -1) -> bytes:
-        while not self.done and (size < 0 or len(self.buffer) < size):
-            chunk = self.chunks.get()
-            if chunk is None:
-                self.done = True
-            else:
-                self.buffer += chunk
-        if size < 0:
-            data, self.buffer = self.buffer, b""
-        else:
-            data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
-
-    readline = read
-
-
 class CopyWriter:
     """`with CopyWriter(dbapi_connection, table, columns) as copy: copy.write(row)`.
 
@@ -78,14 +54,17 @@ class CopyWriter:
         return self
 
     def _copy(self) -> None:
+        ended = False
         try:
-            with self.connection.cursor() as cursor:
-                cursor.copy_expert(self.sql, _QueueReader(self.chunks), size=CHUNK_CHARS)
+            with self.connection.cursor() as cursor, cursor.copy(self.sql) as copy:
+                while (chunk := self.chunks.get()) is not None:
+                    copy.write(chunk)
+                ended = True
         except BaseException as error:  # noqa: BLE001 - handed to the writing thread
             self.error = error
             # Drain until the writer's end mark, so a writer blocked on a full queue wakes
-            # up and sees the error.
-            while self.chunks.get() is not None:
+            # up and sees the error (a COPY refused at its end has had the mark already).
+            while not ended and self.chunks.get() is not None:
                 pass
 
     def write(self, row) -> None:

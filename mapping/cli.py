@@ -7,7 +7,7 @@ import sys
 import click
 from sqlalchemy import text
 
-from mapping.config import Settings
+from mapping.config import DatabaseUrlError, Settings
 
 
 def _settings() -> Settings:
@@ -19,7 +19,7 @@ def _url() -> str:
 
     try:
         return _settings().resolved_database_url()
-    except EmbeddedError as error:
+    except (EmbeddedError, DatabaseUrlError) as error:
         raise click.ClickException(str(error)) from error
 
 

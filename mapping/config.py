@@ -13,6 +13,34 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 
+# The one PostgreSQL driver the app uses (psycopg 3), whatever a pasted URL names.
+DRIVER = "postgresql+psycopg"
+POSTGRESQL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL that is not PostgreSQL's; the message says what is accepted."""
+
+
+def database_url(url: str, name: str = "DATABASE_URL") -> str:
+    """`url` with psycopg 3 as its driver: postgresql://, postgres:// (Heroku's) and
+    postgresql+psycopg2:// are all read as PostgreSQL. Anything else is refused."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as error:
+        # Never echo the URL itself: it usually carries a password.
+        raise DatabaseUrlError(
+            f"{name} is not a database URL; give one like "
+            "postgresql://user:password@host:5432/assetmap") from error
+    if parsed.drivername.lower() not in POSTGRESQL_SCHEMES:
+        raise DatabaseUrlError(
+            f"{name} names {parsed.drivername}://, but the app needs PostgreSQL with PostGIS: "
+            "give a URL like postgresql://user:password@host:5432/assetmap")
+    return parsed.set(drivername=DRIVER).render_as_string(hide_password=False)
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
@@ -99,10 +127,15 @@ class Settings:
     def resolved_database_url(self) -> str:
         """The URL to connect to, starting the embedded cluster when none is configured."""
         if self.database_url:
-            return self.database_url
+            return database_url(self.database_url)
         from mapping import embedded
 
         return embedded.ensure_running(self.var_dir, self.embedded_port)
+
+    def resolved_replica_url(self) -> str | None:
+        if not self.database_replica_url:
+            return None
+        return database_url(self.database_replica_url, "DATABASE_REPLICA_URL")
 
 
 # The environment variables the settings read, for the docs test.

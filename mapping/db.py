@@ -43,9 +43,9 @@ def make_engine(url: str, settings: Settings, *, read_only: bool = False) -> Eng
 def init_app(app, settings: Settings) -> None:
     url = settings.resolved_database_url()
     app.extensions["assetmap.engine"] = make_engine(url, settings)
-    if settings.database_replica_url:
-        app.extensions["assetmap.read_engine"] = make_engine(
-            settings.database_replica_url, settings, read_only=True)
+    replica_url = settings.resolved_replica_url()
+    if replica_url:
+        app.extensions["assetmap.read_engine"] = make_engine(replica_url, settings, read_only=True)
     else:
         app.extensions["assetmap.read_engine"] = app.extensions["assetmap.engine"]
 

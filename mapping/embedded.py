@@ -151,22 +151,22 @@ def is_running(var_dir: Path) -> bool:
 
 
 def url(port: int, database: str = DATABASE) -> str:
-    return f"postgresql+psycopg2://{SUPERUSER}@127.0.0.1:{port}/{database}"
+    return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{port}/{database}"
 
 
 def _create_database(port: int) -> None:
-    import psycopg2
+    import psycopg
 
     deadline = time.monotonic() + 30
     while True:
         try:
-            conn = psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres")
+            conn = psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres",
+                                   autocommit=True)
             break
-        except psycopg2.OperationalError:
+        except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-    conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
         if cur.fetchone() is None:

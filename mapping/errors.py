@@ -64,8 +64,8 @@ def _is_unavailable(error: Exception) -> bool:
     original = getattr(error, "orig", None)
     # 57014: the statement timeout fired; 55P03: a lock was not granted in lock_timeout;
     # 57P01-57P03: the server is shutting down or starting up; 25006: a read-only database.
-    return getattr(original, "pgcode", None) in ("57014", "55P03", "57P01", "57P02", "57P03",
-                                                 "25006")
+    return getattr(original, "sqlstate", None) in ("57014", "55P03", "57P01", "57P02", "57P03",
+                                                   "25006")
 
 
 def init_app(app) -> None:

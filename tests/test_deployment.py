@@ -35,7 +35,7 @@ def test_compose_environment_is_what_the_app_reads():
         environment = services[name]["environment"]
         assert set(environment) <= set(ENVIRONMENT_VARIABLES), name
         url = environment["DATABASE_URL"]
-        assert re.match(r"postgresql\+psycopg2://assetmap:\$\{POSTGRES_PASSWORD\}@db:5432/assetmap$", url)
+        assert re.match(r"postgresql://assetmap:\$\{POSTGRES_PASSWORD\}@db:5432/assetmap$", url)
     db_env = services["db"]["environment"]
     assert db_env["POSTGRES_DB"] == "assetmap" and db_env["POSTGRES_USER"] == "assetmap"
 

@@ -3,7 +3,7 @@ started on demand, stopped, and restarted with its data intact."""
 import os
 import subprocess
 
-import psycopg2
+import psycopg
 import pytest
 
 from mapping import embedded
@@ -33,8 +33,8 @@ def test_cluster_starts_on_demand_as_an_unprivileged_user_and_stops(cluster_dir)
         ["id", "-un"], capture_output=True, text=True, check=False).stdout.strip()
     assert owner_of_postmaster(embedded.data_dir(cluster_dir)) == expected
 
-    connection = psycopg2.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap")
-    connection.autocommit = True
+    connection = psycopg.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap",
+                                 autocommit=True)
     with connection.cursor() as cur:
         cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         cur.execute("CREATE TABLE kept (x int)")
@@ -44,13 +44,13 @@ def test_cluster_starts_on_demand_as_an_unprivileged_user_and_stops(cluster_dir)
     assert embedded.stop(cluster_dir) is True
     assert embedded.is_running(cluster_dir) is False
     assert embedded.stop(cluster_dir) is False
-    with pytest.raises(psycopg2.OperationalError):
-        psycopg2.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap",
-                         connect_timeout=2)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap",
+                        connect_timeout=2)
 
     # Started again, on demand, with its data.
     embedded.ensure_running(cluster_dir, port)
-    connection = psycopg2.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap")
+    connection = psycopg.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap")
     with connection.cursor() as cur:
         cur.execute("SELECT x FROM kept")
         assert cur.fetchone() == (7,)
@@ -62,7 +62,7 @@ def test_cluster_starts_on_demand_as_an_unprivileged_user_and_stops(cluster_dir)
 def test_cluster_listens_on_loopback_only(cluster_dir):
     port = free_port()
     embedded.ensure_running(cluster_dir, port)
-    connection = psycopg2.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap")
+    connection = psycopg.connect(host="127.0.0.1", port=port, user="assetmap", dbname="assetmap")
     with connection.cursor() as cur:
         cur.execute("SHOW listen_addresses")
         assert cur.fetchone() == ("127.0.0.1",)
