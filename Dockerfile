@@ -6,7 +6,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml setup.cfg README.md ./
+COPY pyproject.toml setup.cfg setup.py MANIFEST.in README.md ./
 COPY mapping ./mapping
 COPY layers ./layers
 COPY importers ./importers

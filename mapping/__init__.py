@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mapping.config import PROJECT_ROOT, Settings
+from mapping.config import Settings, checkout_folder
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -14,8 +14,8 @@ def create_app(config: dict | None = None) -> Flask:
     settings = Settings.from_env().with_overrides(config)
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(checkout_folder("templates")),
+        static_folder=str(checkout_folder("static")),
     )
     app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
     app.config.update(settings.extra)
@@ -38,6 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
         uploads,
     )
 
+    # Pages cannot render without the browser libraries: refuse to start, not answer 500s.
+    assets.check_installed()
     db.init_app(app, settings)
     errors.init_app(app)
     security.init_app(app, settings)

@@ -1,5 +1,7 @@
 """Browser libraries served by the app itself from the npm packages `make install` puts in
 node_modules/ (package.json pins them): no CDN, and no third-party code in the repository.
+A non-editable install serves the copy its build took of them (setup.py); built without
+them, the app refuses to start (`check_installed`).
 
 Only each package's `dist/` folder is reachable, under a URL that carries the installed
 version, so browsers may keep the files for a year. Text files go out gzipped (Leaflet is
@@ -16,11 +18,11 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, request, send_file, url_for
 from werkzeug.security import safe_join
 
-from mapping.config import PROJECT_ROOT
+from mapping.config import PROJECT_ROOT, SHIPPED, checkout_folder
 
 bp = Blueprint("assets", __name__)
 
-NODE_MODULES = PROJECT_ROOT / "node_modules"
+NODE_MODULES = checkout_folder("node_modules")
 # URL name → the npm package and the folder of it that browsers may load.
 PACKAGES = {
     "leaflet": ("leaflet", "dist"),
@@ -34,12 +36,26 @@ class AssetsMissing(RuntimeError):
     """node_modules/ has not been installed: `make install` runs `npm ci`."""
 
 
+def check_installed() -> None:
+    """Raise AssetsMissing, in one line that says what to run, unless every library is there."""
+    missing = [package for package, _ in PACKAGES.values()
+               if not (NODE_MODULES / package / "package.json").is_file()]
+    if not missing:
+        return
+    if SHIPPED.is_dir():
+        remedy = ("this installation was built without them: run `npm ci` in the checkout, "
+                  "then `pip install .` again")
+    else:
+        remedy = f"run `npm ci` in {PROJECT_ROOT} (or `make install`)"
+    raise AssetsMissing(f"front-end packages are missing ({', '.join(missing)}): {remedy}")
+
+
 @cache
 def installed_version(name: str) -> str:
     package, _ = PACKAGES[name]
     manifest = NODE_MODULES / package / "package.json"
     if not manifest.exists():
-        raise AssetsMissing(f"{manifest} is missing: run `make install` (npm ci) first")
+        check_installed()
     return json.loads(manifest.read_text())["version"]
 
 

@@ -85,6 +85,12 @@ def demo(force: bool, seed: int) -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn, the production server."""
+    from mapping.assets import AssetsMissing, check_installed
+
+    try:
+        check_installed()
+    except AssetsMissing as error:
+        raise click.ClickException(str(error)) from error
     os.environ["DATABASE_URL"] = _url()
     click.echo(f"serving on http://{host}:{port} with {workers} workers")
     os.execv(sys.executable, gunicorn_command(host, port, workers))

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where a non-editable install carries the checkout's templates/, static/ and the served
+# parts of node_modules/ (setup.py copies them in at build time).
+SHIPPED = Path(__file__).resolve().parent / "_shipped"
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -16,6 +19,12 @@ OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 # The one PostgreSQL driver the app uses (psycopg 3), whatever a pasted URL names.
 DRIVER = "postgresql+psycopg"
 POSTGRESQL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def checkout_folder(name: str) -> Path:
+    """A top-level folder of the checkout (templates, static, node_modules), or its copy
+    inside the installed package when there is no checkout beside it."""
+    return SHIPPED / name if SHIPPED.is_dir() else PROJECT_ROOT / name
 
 
 class DatabaseUrlError(ValueError):
