@@ -51,7 +51,8 @@ class Options:
     prune: bool = False
     precision: str | None = None
     contacts: str | None = None          # "public" or "private"; None: the kind's default
-    skip_outside: bool = False
+    # Places more than the margin beyond the wards are left out unless this is set.
+    keep_outside: bool = False
     district_margin_m: float = 2000.0
     # A geometry with more vertices is refused (IMPORT_MAX_VERTICES unless given).
     max_vertices: int = field(default_factory=lambda: Settings.from_env().import_max_vertices)

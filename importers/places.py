@@ -73,7 +73,7 @@ class PlaceImporter(Importer):
         self.grid_in_degree_columns = 0
         self.grid_from_xy = 0
         self.refused_id = None
-        self.skipped_outside = 0
+        self.district_counts: dict = {}
 
     # --- columns -----------------------------------------------------------------------
 
@@ -342,10 +342,11 @@ class PlaceImporter(Importer):
     # --- in the database: places_checks.py and places_merge.py ----------------------
 
     def check(self, connection) -> None:
-        check_places(self, connection)
+        # What the district check left out or flagged, shown beside the merge's counts.
+        self.district_counts = check_places(self, connection)
 
     def merge(self, connection, run_id: int) -> dict:
-        return merge_places(self, connection, run_id)
+        return {**merge_places(self, connection, run_id), **self.district_counts}
 
 
 def import_places(engine, kind: str, path, options: Options | None = None):

@@ -1,5 +1,6 @@
 """The set-based checks of staged places, in SQL over the whole file at once: postcode
-lookup, geometry type and repair, repeated ids, kind clashes and the district's edge."""
+lookup, geometry type and repair, repeated ids, kind clashes and the district's edge
+(rows beyond the wards and their margin are left out unless `keep_outside`)."""
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -7,8 +8,9 @@ from sqlalchemy import text
 from importers.base import STAGE
 
 
-def check_places(importer, connection) -> None:
-    """Every set-based check, in order; refused rows are marked in the staging table."""
+def check_places(importer, connection) -> dict:
+    """Every set-based check, in order; refused rows are marked in the staging table.
+    Returns the counts the district check adds to the report."""
     if importer.grid_in_degree_columns:
         importer.report.notes.insert(0, (
             f"{importer.grid_in_degree_columns:,} rows have eastings and northings in the "
@@ -29,7 +31,7 @@ def check_places(importer, connection) -> None:
           FROM {STAGE} s JOIN places p ON p.source = :source AND p.source_id = s.source_id
          WHERE s.valid AND p.kind <> :kind""",
         {"source": importer.source_name, "kind": importer.kind.kind})
-    check_district(importer, connection)
+    return check_district(importer, connection)
 
 
 def locate_by_postcode(importer, connection) -> None:
@@ -174,37 +176,83 @@ def check_duplicates(importer, connection) -> None:
                          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)""")
 
 
-def check_district(importer, connection) -> None:
-    """Places more than the margin outside the wards are flagged (or skipped)."""
+def check_district(importer, connection) -> dict:
+    """Rows more than the margin beyond the wards are left out (or kept with a warning,
+    with `keep_outside`); rows within the margin but in no ward are loaded, named, and
+    counted in no ward. Returns the counts this adds to the report."""
     has_wards = connection.execute(text(
         "SELECT EXISTS (SELECT 1 FROM areas WHERE kind = 'ward')")).scalar()
     if not has_wards:
-        importer.report.notes.append("no wards are loaded, so places were not checked "
-                                     "against the district (load them: assetmap boundaries "
-                                     "wards FILE)")
-        return
+        # No district to cut to: everything loads, and the officer is told why.
+        importer.report.notes.append(
+            "no wards are loaded, so there is no district to cut to: every row was kept, "
+            "wherever it is (load the wards first: assetmap boundaries wards FILE, then "
+            "import again to leave out places outside Kirklees)")
+        return {}
     margin = float(importer.options.district_margin_m)
+    params = {"margin": margin, "shown": f"{margin:,.0f}"}
     connection.execute(text("""
         CREATE TEMP TABLE import_district ON COMMIT DROP AS
-        SELECT ST_Union(geom_bng) AS wards_bng,
-               ST_Transform(ST_Buffer(ST_Union(geom_bng), :margin), 4326) AS geom
-          FROM areas WHERE kind = 'ward'"""), {"margin": margin})
-    outside = f"""
-        SELECT s.row_number, 'location' AS field,
-               format('outside the district: %s km beyond the wards (the margin is %s m)',
-                      round((ST_Distance(ST_Transform(s.geom, 27700), d.wards_bng)
-                             / 1000)::numeric, 1), :margin) AS reason
+        SELECT wards_bng, ST_Transform(wards_bng, 4326) AS wards,
+               ST_Transform(ST_Buffer(wards_bng, :margin), 4326) AS margin
+          FROM (SELECT ST_Union(geom_bng) AS wards_bng FROM areas WHERE kind = 'ward') u"""),
+        params)
+    # Point-in-polygon against one geometry, which PostGIS prepares once for the whole
+    # file; the ward test uses the point assetmap_locate_areas() uses.
+    connection.execute(text(f"""
+        CREATE TEMP TABLE import_edge ON COMMIT DROP AS
+        SELECT s.row_number, s.name, s.geom,
+               NOT ST_Intersects(d.margin, s.geom) AS outside,
+               NOT ST_Intersects(d.wards, CASE WHEN GeometryType(s.geom) = 'POINT' THEN s.geom
+                                               ELSE ST_PointOnSurface(s.geom) END) AS no_ward
           FROM {STAGE} s, import_district d
-         WHERE s.valid AND NOT s.skipped AND NOT ST_Intersects(d.geom, s.geom)"""
-    if importer.options.skip_outside:
-        skipped = connection.execute(text(f"""
-            UPDATE {STAGE} s SET skipped = true FROM ({outside}) o
-             WHERE s.row_number = o.row_number"""), {"margin": f"{margin:,.0f}"}).rowcount
-        importer.skipped_outside = skipped
-        if skipped:
-            importer.report.notes.append(f"{skipped:,} rows outside the district (more "
-                                         f"than {margin:,.0f} m beyond the wards) were left "
-                                         f"out (--skip-outside)")
+         WHERE s.valid AND NOT s.skipped"""))
+    distance = ("(SELECT ST_Distance(ST_Transform(e.geom, 27700), d.wards_bng) "
+                "FROM import_district d)")
+    counts = {}
+    outside = f"""
+        SELECT e.row_number, 'location' AS field,
+               format('outside the district: %s km beyond the wards (the margin is %s m)',
+                      round(({distance} / 1000)::numeric, 1), CAST(:shown AS text)) AS reason
+          FROM import_edge e WHERE e.outside ORDER BY e.row_number"""
+    if importer.options.keep_outside:
+        kept = importer.warn(connection, outside, params)
+        if kept:
+            counts["kept outside"] = kept
+            importer.report.notes.append(
+                f"kept: {kept:,} outside Kirklees (more than {margin:,.0f} m beyond the "
+                f"wards), in no ward (--keep-outside)")
     else:
-        importer.warn(connection, outside + " ORDER BY s.row_number",
-                      {"margin": f"{margin:,.0f}"})
+        examples = connection.execute(text(f"""
+            WITH left_out AS (
+                UPDATE {STAGE} s SET skipped = true FROM import_edge e
+                 WHERE s.row_number = e.row_number AND e.outside
+             RETURNING s.row_number, s.name)
+            SELECT count(*) OVER (), row_number, name FROM left_out
+             ORDER BY row_number LIMIT 3""")).all()
+        if examples:
+            left_out = examples[0][0]
+            counts["left out (outside)"] = left_out
+            named = ", ".join(f"row {number:,} ({name})" for _, number, name in examples)
+            importer.report.notes.append(
+                f"left out: {left_out:,} outside Kirklees (more than {margin:,.0f} m beyond "
+                f"the wards), e.g. {named}{', ...' if left_out > 3 else ''}; to load them "
+                f"too, use --keep-outside (on the upload form: Keep places outside "
+                f"Kirklees)")
+    in_margin = importer.warn(connection, f"""
+        SELECT e.row_number, 'location' AS field,
+               format('in the margin, outside every ward: %s m beyond the wards, so no ward '
+                      'counts it', to_char(round({distance}), 'FM999,990')) AS reason
+          FROM import_edge e WHERE e.no_ward AND NOT e.outside
+         ORDER BY e.row_number""")
+    if in_margin:
+        counts["in the margin (no ward)"] = in_margin
+        names = connection.execute(text(
+            "SELECT row_number, name FROM import_edge WHERE no_ward AND NOT outside "
+            "ORDER BY row_number LIMIT 5")).all()
+        named = "; ".join(f"row {number:,} ({name})" for number, name in names)
+        importer.report.notes.append(
+            f"in the margin, outside every ward: {in_margin:,}, loaded but counted in no "
+            f"ward (within {margin:,.0f} m of the wards): {named}"
+            f"{'; ...' if in_margin > len(names) else ''}")
+    return counts

@@ -128,8 +128,6 @@ def merge_places(importer, connection, run_id: int) -> dict:
     counts = {"inserted": actions.get("insert", 0),
               "updated": actions.get("update", 0) + restored,
               "unchanged": actions.get("unchanged", 0), "pruned": pruned}
-    if importer.skipped_outside:
-        counts["skipped outside"] = importer.skipped_outside
     return counts
 
 

@@ -248,16 +248,21 @@ def _engine():
 @click.option("--contacts", type=click.Choice(["public", "private"]),
               help="Show phone and e-mail on the map (default: public, but private for "
                    "mutual aid groups).")
-@click.option("--skip-outside", is_flag=True,
-              help="Leave out places outside the district instead of warning about them.")
-def import_places(kind, path, problems_file, show, prune, precision, contacts, skip_outside,
-                  **options):
+@click.option("--keep-outside", is_flag=True,
+              help="Also load places more than DISTRICT_MARGIN_M beyond the wards (by "
+                   "default they are left out), each with a warning.")
+@click.option("--skip-outside", is_flag=True, hidden=True,
+              help="What loads do by default now; accepted so old scripts still run.")
+def import_places(kind, path, problems_file, show, prune, precision, contacts, keep_outside,
+                  skip_outside, **options):
     """Load community assets, transferred buildings, mutual aid groups or hubs from PATH."""
     from importers.places import import_places as load
 
+    if keep_outside and skip_outside:
+        raise click.UsageError("--keep-outside and --skip-outside contradict each other")
     _load(load, kind, path, problems_file=problems_file, show=show,
           options={**options, "prune": prune, "precision": precision, "contacts": contacts,
-                   "skip_outside": skip_outside})
+                   "keep_outside": keep_outside})
 
 
 @main.command()

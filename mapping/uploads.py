@@ -45,6 +45,7 @@ def _run(form, upload):
     options = Options(source=(form.get("source") or "").strip() or None,
                       dry_run=form.get("dry_run") in ("on", "true", "1"),
                       skip_invalid=form.get("skip_invalid") in ("on", "true", "1"),
+                      keep_outside=form.get("keep_outside") in ("on", "true", "1"),
                       precision=precision, run_by=user.email,
                       district_margin_m=settings.district_margin_m,
                       max_vertices=settings.import_max_vertices)
@@ -70,8 +71,9 @@ def upload_form():
         except UploadError as error:
             problems = [str(error)]
     status = 400 if problems else (422 if report is not None and not report.ok else 200)
+    margin_m = current_app.extensions["assetmap.settings"].district_margin_m
     return render_template("editors/import.html", kinds=KINDS, report=report,
-                           problems=problems, form=request.form), status
+                           problems=problems, form=request.form, margin_m=margin_m), status
 
 
 @bp.post("/api/import")

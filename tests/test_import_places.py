@@ -50,7 +50,7 @@ def _assets_csv(path, count: int, bad_row: int | None = None):
 # --- the real mutual aid exports -------------------------------------------------------
 
 def test_mutual_aid_groups_land_in_the_ward_that_contains_them(wards, runner, db):
-    result = run(runner, "import", "mutual-aid", shared_data(MARCH))
+    result = run(runner, "import", "mutual-aid", shared_data(MARCH), "--keep-outside")
     assert result.exit_code == 0, result.output
     assert "2,791 inserted" in result.output
     groups = json.loads(shared_data(MARCH).read_text())
@@ -70,13 +70,12 @@ def test_mutual_aid_groups_land_in_the_ward_that_contains_them(wards, runner, db
     assert [code for (code,) in same_point] == [ward_of(*point)] * 5
 
 
-def test_groups_outside_the_district_are_flagged_or_left_out(wards, runner, db):
+def test_groups_outside_the_district_are_left_out_or_kept_and_flagged(wards, runner, db):
     flagged = run(runner, "import", "mutual-aid", shared_data(MARCH), "--source", "march",
-                  "--dry-run", "--show", "3")
+                  "--dry-run", "--show", "3", "--keep-outside")
     assert flagged.exit_code == 0, flagged.output
-    assert "outside the district" in flagged.output
-    skipped = run(runner, "import", "mutual-aid", shared_data(MARCH), "--source", "march",
-                  "--skip-outside")
+    assert "outside the district: 43.0 km beyond the wards" in flagged.output
+    skipped = run(runner, "import", "mutual-aid", shared_data(MARCH), "--source", "march")
     assert skipped.exit_code == 0, skipped.output
     # Kept: the 20 in a ward, and those within the 2 km margin around the wards.
     assert scalar(db, "SELECT count(*) FROM places WHERE ward_code IS NOT NULL") == 20
@@ -85,11 +84,11 @@ def test_groups_outside_the_district_are_flagged_or_left_out(wards, runner, db):
     assert scalar(db, """
         SELECT count(*) FROM places p, (SELECT ST_Union(geom_bng) AS g FROM areas) w
          WHERE ST_Distance(p.geom_bng, w.g) > 2000""") == 0
-    assert f"{2791 - kept:,} skipped outside" in skipped.output
+    assert f"{2791 - kept:,} left out (outside)" in skipped.output
 
 
 def test_the_api_response_loads_with_contacts_kept_private(wards, runner, db):
-    result = run(runner, "import", "mutual-aid", shared_data(API))
+    result = run(runner, "import", "mutual-aid", shared_data(API), "--keep-outside")
     assert result.exit_code == 0, result.output
     assert "unwrapped the API response's body" in result.output
     body = json.loads(json.loads(shared_data(API).read_text())["body"])
@@ -114,7 +113,7 @@ def test_the_star_delimited_export_names_its_broken_rows(wards, runner, db, tmp_
 
     problems = tmp_path / "problems.csv"
     loaded = run(runner, "import", "mutual-aid", shared_data(STAR), "--skip-invalid",
-                 "--problems", problems)
+                 "--keep-outside", "--problems", problems)
     assert loaded.exit_code == 0, loaded.output
     lines = shared_data(STAR).read_text().splitlines()[1:]
     distinct = {tuple(part.strip() for part in line.split("*")) for line in lines
