@@ -33,6 +33,14 @@ STALE = text("""
      ORDER BY last_verified NULLS FIRST, name
      LIMIT 200
 """)
+# Places no ward holds: loaded from the margin around the district, or kept from outside it.
+OUTSIDE_WARDS = text("""
+    SELECT id, kind, name, source, count(*) OVER () AS total
+      FROM places
+     WHERE ward_code IS NULL AND deleted_at IS NULL
+     ORDER BY name, id
+     LIMIT 200
+""")
 OPEN_REPORTS = text("""
     SELECT r.id, r.place_id, p.name, r.reason, r.details, r.created_at
       FROM listing_reports r JOIN places p ON p.id = r.place_id
@@ -51,7 +59,9 @@ def dashboard():
     with db.engine().connect() as connection:
         stale = connection.execute(STALE, {"cutoff": cutoff}).mappings().all()
         reports = connection.execute(OPEN_REPORTS).mappings().all()
+        outside = connection.execute(OUTSIDE_WARDS).mappings().all()
     return render_template("editors/dashboard.html", stale=stale, reports=reports,
+                           outside=outside, outside_total=outside[0].total if outside else 0,
                            cutoff=cutoff, user=acting_user())
 
 
