@@ -303,12 +303,22 @@ def population(path, problems_file, show, **options):
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--everywhere", is_flag=True,
+              help="Keep every postcode in the file, not only those within DISTRICT_MARGIN_M "
+                   "of the loaded wards (needs no wards).")
+@click.option("--district", metavar="CODE",
+              help="Keep the postcodes whose admin district code is CODE (e.g. E08000034) "
+                   "instead of those near the wards.")
 @_loading_options
-def postcodes(path, problems_file, show, **options):
-    """Load postcode locations: ONS Postcode Directory or OS Code-Point Open CSV (or .zip)."""
+def postcodes(path, everywhere, district, problems_file, show, **options):
+    """Load postcode locations: ONS Postcode Directory or OS Code-Point Open CSV (or .zip);
+    only the district's, within DISTRICT_MARGIN_M of the wards, are kept."""
     from importers.postcodes import import_postcodes
 
-    _load(import_postcodes, path, options=options, problems_file=problems_file, show=show)
+    if everywhere and district:
+        raise click.UsageError("--everywhere and --district contradict each other")
+    _load(import_postcodes, path, options=options, problems_file=problems_file, show=show,
+          everywhere=everywhere, district=district)
 
 
 @main.group()

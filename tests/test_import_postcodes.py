@@ -1,9 +1,16 @@
-"""Postcodes from the ONS Postcode Directory and OS Code-Point Open, as published."""
+"""Postcodes from the ONS Postcode Directory and OS Code-Point Open, as published; only
+the district's (within DISTRICT_MARGIN_M of the wards) are kept."""
 from __future__ import annotations
 
+import csv
+import time
 import zipfile
 
-from test_import_helpers import rows, run, scalar, write_csv
+import pytest
+from conftest import shared_data
+from test_import_helpers import load_wards, rows, run, scalar, write_csv
+
+from mapping.config import PROJECT_ROOT
 
 # Columns as in the ONSPD's CSV (a selection; the real file has about fifty).
 ONSPD_HEADER = ["pcd", "pcd2", "pcds", "dointr", "doterm", "oscty", "oseast1m", "osnrth1m",
@@ -11,6 +18,7 @@ ONSPD_HEADER = ["pcd", "pcd2", "pcds", "dointr", "doterm", "oscty", "oseast1m", 
 
 
 def test_onspd_loads_and_postcodes_without_a_location_are_left_out(db, runner, tmp_path):
+    load_wards(runner)
     path = write_csv(tmp_path / "ONSPD_FEB_2026_UK.csv", ONSPD_HEADER, [
         ["HD1 2TA", "HD1  2TA", "HD1 2TA", "198001", "", "E99999999", "414351", "416456", "1",
          "53.645792", "-1.785035"],
@@ -18,11 +26,16 @@ def test_onspd_loads_and_postcodes_without_a_location_are_left_out(db, runner, t
          "53.694210", "-1.644830"],
         ["HD9 9ZZ", "HD9  9ZZ", "HD9 9ZZ", "199901", "200012", "E99999999", "", "", "9",
          "99.999999", "0.000000"],
+        # Buckingham Palace: far outside Kirklees.
+        ["SW1A1AA", "SW1A 1AA", "SW1A 1AA", "198001", "", "E99999999", "529090", "179645", "1",
+         "51.501009", "-0.141588"],
     ])
     result = run(runner, "postcodes", path)
     assert result.exit_code == 0, result.output
-    assert "2 inserted" in result.output
+    assert "2 inserted, 0 updated, 0 unchanged, 1 left out" in result.output
     assert "1 postcodes have no location in the file and were left out" in result.output
+    assert ("1 further away were left out (1 outside the wards' box while reading, 0 by the "
+            "exact distance)") in result.output
     assert rows(db, "SELECT postcode, postcode_key, round(ST_Y(geom)::numeric, 6)::float8 FROM postcodes "
                     "ORDER BY postcode") == [("HD1 2TA", "HD12TA", 53.645792),
                                              ("WF13 1AA", "WF131AA", 53.69421)]
@@ -31,6 +44,78 @@ def test_onspd_loads_and_postcodes_without_a_location_are_left_out(db, runner, t
 
 
 def test_code_point_open_zip_without_a_header_loads(db, runner, tmp_path):
+    load_wards(runner)
+    archive = _small_code_point_zip(tmp_path)
+    result = run(runner, "postcodes", archive)
+    assert result.exit_code == 0, result.output
+    assert "OS Code-Point Open" in result.output and "read 62 CSV files" in result.output
+    assert "3 inserted" in result.output
+    lon, lat = rows(db, "SELECT ST_X(geom), ST_Y(geom) FROM postcodes WHERE postcode = 'HD1 2TA'")[0]
+    assert abs(lon - -1.784) < 0.002 and abs(lat - 53.646) < 0.002  # Huddersfield
+    assert scalar(db, "SELECT postcode FROM postcodes WHERE postcode_key = 'WF131AA'") == "WF13 1AA"
+
+
+def test_without_wards_postcodes_are_refused_unless_everywhere(db, runner, tmp_path):
+    archive = _small_code_point_zip(tmp_path)
+    refused = run(runner, "postcodes", archive)
+    assert refused.exit_code == 1
+    assert "no wards are loaded" in refused.output and "--everywhere" in refused.output
+    assert scalar(db, "SELECT count(*) FROM postcodes") == 0
+    everywhere = run(runner, "postcodes", archive, "--everywhere")
+    assert everywhere.exit_code == 0, everywhere.output
+    assert "3 inserted, 0 updated, 0 unchanged, 0 left out" in everywhere.output
+    assert "every postcode in the file was kept" in everywhere.output
+
+
+def test_district_option_keeps_one_admin_district(db, runner, tmp_path):
+    archive = _small_code_point_zip(tmp_path, extra=(
+        '"LS1 1UR",10,430028,433405,"E92000001","E19000003","E18000003","","E08000035",'
+        '"E05001420"\r\n'))
+    result = run(runner, "postcodes", archive, "--district", "E08000034")
+    assert result.exit_code == 0, result.output
+    assert "3 inserted, 0 updated, 0 unchanged, 2 left out" in result.output
+    assert "kept the postcodes of admin district E08000034" in result.output
+    assert scalar(db, "SELECT count(*) FROM postcodes WHERE postcode LIKE 'LS%'") == 0
+
+
+def test_the_shipped_kirklees_extract_loads_whole(db, runner):
+    load_wards(runner)
+    result = run(runner, "postcodes", PROJECT_ROOT / "data" / "codepoint-open-kirklees-2025-05.csv")
+    assert result.exit_code == 0, result.output
+    assert "11,502 rows read; 11,502 inserted, 0 updated, 0 unchanged, 0 left out" in result.output
+
+
+def _kirklees_keys() -> set[str]:
+    with open(shared_data("postcodes/codepoint-open-kirklees-2025-05.csv"), newline="") as handle:
+        return {row["Postcode"].replace(" ", "") for row in csv.DictReader(handle)}
+
+
+@pytest.mark.slow
+def test_the_whole_gb_zip_keeps_the_district_and_its_margin(db, runner):
+    """Code-Point Open as OS publishes it (1.7 million postcodes in 120 CSV files): every
+    Kirklees postcode is kept, plus those within 2 km of the wards, and nothing further."""
+    load_wards(runner)
+    started = time.perf_counter()
+    result = run(runner, "postcodes", shared_data("postcodes/codepo_gb-2025-05.zip"))
+    seconds = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    assert "1,743,449 rows read" in result.output
+    loaded = {key for (key,) in rows(db, "SELECT postcode_key FROM postcodes")}
+    kirklees = _kirklees_keys()
+    assert len(kirklees) == 11_502 and kirklees <= loaded
+    # What the 2 km margin adds: postcodes of Calderdale, Bradford, Leeds, Wakefield,
+    # Barnsley and beyond near the district's edge.
+    assert len(loaded - kirklees) == 4_294
+    assert f"{len(loaded):,} inserted" in result.output
+    assert "811 postcodes have no location" in result.output
+    farthest = scalar(db, """
+        SELECT max(ST_Distance(p.geom_bng, w.geom)) FROM postcodes p,
+               (SELECT ST_Union(geom_bng) AS geom FROM areas WHERE kind = 'ward') w""")
+    assert farthest <= 2000
+    assert seconds < 180, f"{seconds:.0f} s"
+
+
+def _small_code_point_zip(tmp_path, extra: str = ""):
     archive = tmp_path / "codepo_gb.zip"
     with zipfile.ZipFile(archive, "w") as handle:
         handle.writestr("Doc/Code-Point_Open_Column_Headers.csv",
@@ -50,20 +135,14 @@ def test_code_point_open_zip_without_a_header_loads(db, runner, tmp_path):
         handle.writestr("Data/CSV/wf.csv",
                         '"WF131AA",10,423610,421893,"E92000001","E19000003","E18000003","",'
                         '"E08000034","E05001398"\r\n'
-                        '"WF139ZZ",90,0,0,"E92000001","","","","",""\r\n')
-    result = run(runner, "postcodes", archive)
-    assert result.exit_code == 0, result.output
-    assert "OS Code-Point Open" in result.output and "read 62 CSV files" in result.output
-    assert "3 inserted" in result.output
-    lon, lat = rows(db, "SELECT ST_X(geom), ST_Y(geom) FROM postcodes WHERE postcode = 'HD1 2TA'")[0]
-    assert abs(lon - -1.784) < 0.002 and abs(lat - 53.646) < 0.002  # Huddersfield
-    assert scalar(db, "SELECT postcode FROM postcodes WHERE postcode_key = 'WF131AA'") == "WF13 1AA"
+                        '"WF139ZZ",90,0,0,"E92000001","","","","",""\r\n' + extra)
+    return archive
 
 
 def test_a_malformed_postcode_is_named(db, runner, tmp_path):
     path = write_csv(tmp_path / "postcodes.csv", ["postcode", "latitude", "longitude"],
                      [["HD1 2TA", "53.6", "-1.78"], ["NOT A CODE", "53.6", "-1.78"]])
-    result = run(runner, "postcodes", path)
+    result = run(runner, "postcodes", path, "--everywhere")
     assert result.exit_code == 1
     assert "row 2" in result.output and "'NOT A CODE' is not a UK postcode" in result.output
     assert scalar(db, "SELECT count(*) FROM postcodes") == 0
