@@ -1,10 +1,11 @@
-"""Pages for administrators: users and their roles, API tokens, and the audit trail."""
+"""Pages for administrators: users and their roles, API tokens, the audit trail, and
+whether postcode search has its postcodes."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import text
 
-from mapping import accounts, audit, db
+from mapping import accounts, audit, db, postcode_search
 from mapping.auth import acting_user, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -23,8 +24,9 @@ def users():
             "SELECT t.id, t.name, u.email, t.created_at, t.last_used_at FROM api_tokens t "
             "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL ORDER BY t.created_at"
         )).mappings().all()
+        postcodes = postcode_search.status(connection)
     return render_template("admin/users.html", users=rows, tokens=tokens, roles=accounts.ROLES,
-                           new_token=None)
+                           new_token=None, postcodes=postcodes)
 
 
 @bp.post("/users")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import replace
 
 from flask import Blueprint
@@ -17,7 +16,7 @@ from layers.profiles import area_profile
 from layers.query import check_known, parse_limit, parse_query, single
 from layers.registry import LAYERS, get_layer
 from layers.sql import LayerSQL
-from mapping import db
+from mapping import db, postcode_search, queries
 from mapping.errors import ApiError
 from mapping.feed_http import (
     CACHE_FEEDS,
@@ -41,7 +40,6 @@ DOWNLOAD_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "properties"}
 NEAREST_DEFAULT, NEAREST_MAX = 10, 100
 # Rows fetched from the server-side cursor at a time: memory stays flat whatever the size.
 STREAM_ROWS = 2000
-POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8; header=present"
 
 
@@ -134,7 +132,8 @@ def _coordinate(api: ApiRequest, name: str, bound: float) -> float | None:
 
 def nearest(api: ApiRequest):
     """The places nearest a point (lon, lat) or a postcode, nearest first, each with its
-    distance in metres on the British National Grid."""
+    distance in metres on the British National Grid. From a point outside the district
+    (`outside_district`), only places within queries.OUTSIDE_RADIUS_M."""
     layer = LAYERS["places"]
     check_known(api.args, {"lon", "lat", "postcode", "limit", "kind", "category"})
     lon, lat = _coordinate(api, "lon", 180), _coordinate(api, "lat", 90)
@@ -148,9 +147,10 @@ def nearest(api: ApiRequest):
                        parameter=missing)
     key = None
     if postcode is not None:
-        key = re.sub(r"\s+", "", postcode).upper()
-        if not POSTCODE.match(key):
+        typed = postcode_search.typed(postcode)
+        if not typed.well_formed:
             raise ApiError(400, f"{postcode!r} is not a UK postcode", parameter="postcode")
+        key = typed.key
     query = parse_query(layer, api.args, paging=False, spatial=False)
     limit, _ = parse_limit(single(api.args, "limit"), NEAREST_DEFAULT, NEAREST_MAX)
     query = replace(query, limit=limit)
@@ -161,13 +161,26 @@ def nearest(api: ApiRequest):
                 return not_modified(api, version, changed_at)
         row = LayerSQL(layer, query).nearest(lon=lon, lat=lat, postcode_key=key) \
             .execute(connection).mappings().one()
-    if row["origin_lon"] is None:
-        raise ApiError(404, f"postcode {postcode.strip().upper()!r} was not found",
-                       parameter="postcode")
+        if row["origin_lon"] is None:
+            if not postcode_search.status(connection)["postcodes"]:
+                raise ApiError(503, "postcode search is not available yet: no postcodes are "
+                                    "loaded", parameter="postcode")
+            raise ApiError(404, f"postcode {typed.text!r} was not found among the postcodes "
+                                f"loaded", parameter="postcode")
+        inside = queries.in_district(connection, row["origin_lon"], row["origin_lat"])
     origin = {"lon": round(row["origin_lon"], 6), "lat": round(row["origin_lat"], 6),
               "postcode": row["origin_postcode"]}
+    features = row["features"]
+    if not inside:
+        radius = queries.OUTSIDE_RADIUS_M
+        near = [f for f in json.loads("[" + features + "]")
+                if f["properties"]["distance_m"] <= radius]
+        features = ",".join(json.dumps(f, ensure_ascii=False, separators=(",", ":"))
+                            for f in near)
     body = ('{"type":"FeatureCollection","origin":' + json.dumps(origin, separators=(",", ":"))
-            + ',"features":[' + row["features"] + "]}")
+            + ',"outside_district":' + json.dumps(not inside)
+            + ("" if inside else f',"within_m":{queries.OUTSIDE_RADIUS_M}')
+            + ',"features":[' + features + "]}")
     headers = {**validators(row["version"], row["changed_at"], api), "Content-Type": GEOJSON}
     return headers, 200, body
 

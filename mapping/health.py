@@ -4,25 +4,43 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from mapping import db
+from mapping import db, postcode_search
 
 bp = Blueprint("health", __name__)
 
 
 def _database_status() -> dict:
     with db.engine().connect() as connection:
-        return {
+        body = {
             "status": "ok",
             "postgis": db.postgis_version(connection),
             "postgresql": connection.execute(text("SHOW server_version")).scalar_one(),
             "migration": db.current_revision(connection),
             "migration_head": db.head_revision(),
         }
+        postcodes = postcode_search.status(connection)
+    body["postcodes"] = postcodes["postcodes"]
+    body["checks"] = {"postcodes:count": [_postcode_check(postcodes)]}
+    return body
+
+
+def _postcode_check(postcodes: dict) -> dict:
+    """A check in the style of the IETF health check draft: without postcodes the service
+    runs, but residents cannot search by postcode, so it warns rather than fails."""
+    check = {"componentType": "datastore", "observedValue": postcodes["postcodes"],
+             "observedUnit": "postcodes",
+             "status": "pass" if postcodes["postcodes"] else "warn"}
+    if postcodes["loaded_at"] is not None:
+        check["time"] = postcodes["loaded_at"].isoformat()
+    if not postcodes["postcodes"]:
+        check["output"] = "no postcodes are loaded: postcode search is not available"
+    return check
 
 
 @bp.get("/healthz")
 def healthz():
-    """200 with the PostGIS version and migration when the database answers, else 503."""
+    """200 with the PostGIS version, the migration and how many postcodes are loaded when
+    the database answers, else 503."""
     try:
         body = _database_status()
     except Exception as error:  # noqa: BLE001 - any failure means "not healthy"

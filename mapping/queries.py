@@ -79,8 +79,22 @@ PLACE_PAGE = text(f"""
      LIMIT :limit OFFSET :offset
 """)
 
-ORIGIN = text("""
-    SELECT postcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM postcodes WHERE postcode_key = :key
+# A point is in the district when it lies in a ward or within WARD_EDGE_M of one: ward
+# boundaries are generalised, and 4 of the 11,502 Kirklees postcodes in Code-Point Open
+# (May 2025) lie up to 10 m outside the 2013 wards. With no wards loaded, every point is.
+WARD_EDGE_M = 50
+IN_DISTRICT_SQL = """(NOT EXISTS (SELECT 1 FROM areas WHERE kind = 'ward')
+        OR EXISTS (SELECT 1 FROM area_parts a
+                    WHERE a.kind = 'ward' AND ST_Intersects(a.geom, {geom}))
+        OR EXISTS (SELECT 1 FROM areas a
+                    WHERE a.kind = 'ward'
+                      AND ST_DWithin(a.geom_bng, {geom_bng}, CAST(:edge AS float8))))"""
+
+# Several keys at once, so a whole postcode file can be checked in one statement.
+ORIGIN = text(f"""
+    SELECT postcode_key, postcode, ST_X(geom) AS lon, ST_Y(geom) AS lat,
+           {IN_DISTRICT_SQL.format(geom="pc.geom", geom_bng="pc.geom_bng")} AS in_district
+      FROM postcodes pc WHERE postcode_key = ANY(CAST(:keys AS text[]))
 """)
 
 # KNN on the metric twin gives true distance order; the id breaks ties between places
@@ -211,17 +225,28 @@ def _count(connection, place_filter: PlaceFilter) -> int:
                               place_filter.params()).scalar_one()
 
 
-def origin(connection, postcode: str):
-    """The postcode's point, or None when it is not a known postcode."""
-    return connection.execute(ORIGIN, {"key": postcode_key(postcode)}).mappings().first()
+def origin(connection, postcode: str) -> dict | None:
+    """The postcode's point and whether it lies in the district (`in_district`), or None
+    when it is not a known postcode."""
+    return origins(connection, [postcode]).get(postcode_key(postcode))
+
+
+def origins(connection, postcodes: list[str]) -> dict[str, dict]:
+    """origin() for many postcodes in one statement, by postcode key."""
+    rows = connection.execute(ORIGIN, {"keys": [postcode_key(p) for p in postcodes],
+                                       "edge": WARD_EDGE_M}).mappings()
+    return {row["postcode_key"]: {k: v for k, v in row.items() if k != "postcode_key"}
+            for row in rows}
 
 
 def nearest(connection, postcode: str, place_filter: PlaceFilter,
-            limit: int = NEAREST_LIMIT) -> list[dict]:
+            limit: int = NEAREST_LIMIT, within_m: float | None = None) -> list[dict]:
+    """The `limit` places nearest the postcode; with `within_m`, only those that close."""
     rows = connection.execute(NEAREST, {
         **place_filter.params(), "key": postcode_key(postcode), "limit": limit,
     }).mappings().all()
-    return [dict(r) for r in rows]
+    # Rows come nearest first, so cutting at the radius keeps the nearest within it.
+    return [dict(r) for r in rows if within_m is None or round(r["distance_m"]) <= within_m]
 
 
 _summary = VersionedCache()
@@ -288,3 +313,37 @@ def area_places(connection, kind: str, code: str) -> list[dict]:
 def is_demo(connection) -> bool:
     return bool(connection.execute(
         text("SELECT EXISTS (SELECT 1 FROM import_runs WHERE source = 'demo')")).scalar())
+
+
+# Postcode search (mapping/postcode_search.py): is a point in the district (as for ORIGIN),
+# and are there postcodes to search.
+# From outside the district only places this close are offered: a resident further away is
+# better served by their own council's directory.
+OUTSIDE_RADIUS_M = 5000
+
+IN_DISTRICT = text(f"""
+    SELECT {IN_DISTRICT_SQL.format(geom="point.geom", geom_bng="ST_Transform(point.geom, 27700)")}
+      FROM (SELECT ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326)
+                   AS geom) point
+""")
+
+DATA_VERSION = text("SELECT version FROM data_version")
+
+# The demo's run loads its postcodes too.
+POSTCODE_STATUS = text("""
+    SELECT (SELECT count(*) FROM postcodes) AS postcodes, r.loaded_at, r.file_name
+      FROM (SELECT 1) one LEFT JOIN LATERAL (
+            SELECT coalesce(finished_at, started_at) AS loaded_at, file_name
+              FROM import_runs WHERE kind IN ('postcodes', 'demo') AND status = 'committed'
+             ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1) r ON true
+""")
+
+
+def in_district(connection, lon: float, lat: float) -> bool:
+    return bool(connection.execute(IN_DISTRICT, {"lon": lon, "lat": lat,
+                                                 "edge": WARD_EDGE_M}).scalar())
+
+
+def postcode_status(connection) -> dict:
+    """{"postcodes": how many are loaded, "loaded_at", "file_name": of the last load}."""
+    return dict(connection.execute(POSTCODE_STATUS).mappings().one())

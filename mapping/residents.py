@@ -2,11 +2,9 @@
 which the map then enhances) and each place's permalink page. Each has a JSON twin."""
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
-from mapping import db, queries
+from mapping import db, postcode_search, queries
 from mapping.display import (
     KIND_LABELS,
     KIND_SINGULAR,
@@ -18,19 +16,18 @@ from mapping.errors import problem
 
 bp = Blueprint("residents", __name__)
 
-POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 MAX_QUERY = 100
 # What the map and its list need of every place; the rest is on the place's page.
 MAP_PROPERTIES = "name,kind,categories,ward_name,location_precision"
 
 
-def finder_request() -> tuple[queries.PlaceFilter, str, int]:
+def finder_request() -> tuple[queries.PlaceFilter, postcode_search.Typed, int]:
     """The filter, postcode and page asked for in the query string, cleaned."""
     args = request.args
     kinds = tuple(k for k in queries.KINDS if k in args.getlist("kind"))
     place_filter = queries.PlaceFilter(q=args.get("q", "").strip()[:MAX_QUERY], kinds=kinds,
                                        category=args.get("category", "").strip()[:MAX_QUERY])
-    postcode = " ".join(args.get("postcode", "").upper().split())[:10]
+    postcode = postcode_search.typed(args.get("postcode"))
     page = args.get("page", "1")
     return place_filter, postcode, int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
 
@@ -61,16 +58,21 @@ def listed(place: dict) -> dict:
     return item
 
 
-def find_origin(connection, postcode: str) -> tuple[dict | None, int, str | None]:
+def find_origin(connection, postcode: postcode_search.Typed,
+                loaded: bool) -> tuple[dict | None, int, str | None]:
     """The postcode's point, or the status and the words for why there is none."""
-    if not POSTCODE.match(postcode.replace(" ", "")):
-        return None, 400, (f"“{postcode}” does not look like a postcode. Enter a full postcode, "
-                           f"like HD1 2AB.")
-    origin = queries.origin(connection, postcode)
+    if not loaded:
+        return None, 503, postcode_search.message("unavailable")
+    if not postcode.well_formed:
+        return None, 400, postcode_search.message("not_a_postcode", postcode.text)
+    origin = queries.origin(connection, postcode.key)
     if origin is None:
-        return None, 404, (f"We could not find the postcode {postcode} in Kirklees. Check it, "
-                           f"or search by name instead.")
-    return dict(origin), 200, None
+        return None, 404, postcode_search.message("unknown", postcode.text)
+    return origin, 200, None
+
+
+ERROR_TITLES = {400: "Bad request", 404: "Unknown postcode",
+                503: "Postcode search unavailable"}
 
 
 # Each page's JSON twin is routed first, so that url_for builds the page's own address.
@@ -78,34 +80,46 @@ def find_origin(connection, postcode: str) -> tuple[dict | None, int, str | None
 @bp.get("/")
 def index():
     place_filter, postcode, page_number = finder_request()
-    origin, status, error = None, 200, None
+    origin, status, error, notice = None, 200, None, None
     with db.read_engine().connect() as connection:
         categories = queries.categories(connection)
         kind_counts = queries.kind_counts(connection)
         demo = queries.is_demo(connection)
-        if postcode:
-            origin, status, error = find_origin(connection, postcode)
+        loaded = postcode_search.status(connection)["postcodes"] > 0
+        if postcode.text:
+            origin, status, error = find_origin(connection, postcode, loaded)
         if origin is not None:
-            nearest = queries.nearest(connection, postcode, place_filter)
+            # From outside the district, only places close enough to be of use.
+            within = None if origin["in_district"] else queries.OUTSIDE_RADIUS_M
+            nearest = queries.nearest(connection, postcode.key, place_filter, within_m=within)
             page = queries.PlacePage(places=nearest, total=len(nearest), page=1)
+            if not origin["in_district"]:
+                notice = postcode_search.message("outside" if nearest else "outside_none",
+                                                 origin["postcode"])
         else:
             page = queries.place_page(connection, place_filter, page_number)
 
     if request.path.endswith(".json"):
         if error:
-            return problem(status, "Unknown postcode" if status == 404 else "Bad request", error,
-                           parameter="postcode")
+            return problem(status, ERROR_TITLES[status], error, parameter="postcode")
+        if origin is not None:
+            origin = {"postcode": origin["postcode"], "lon": origin["lon"], "lat": origin["lat"],
+                      "outside_district": not origin["in_district"]}
         return jsonify({"query": {"q": place_filter.q, "kind": list(place_filter.kinds),
-                                  "category": place_filter.category, "postcode": postcode},
-                        "origin": origin, "total": page.total, "page": page.page,
-                        "pages": page.pages, "places": [listed(p) for p in page.places]})
+                                  "category": place_filter.category, "postcode": postcode.text},
+                        "origin": origin, "notice": notice, "total": page.total,
+                        "page": page.page, "pages": page.pages,
+                        "places": [listed(p) for p in page.places]})
 
-    config = map_config(feeds=feed_urls(), place=place_url_template())
+    config = map_config(feeds=feed_urls(), place=place_url_template(),
+                        postcodeSearch=loaded, messages=postcode_search.MESSAGES)
     # A postcode that cannot be searched from still gets the whole list, with the reason.
     return render_template(
-        "residents/index.html", page=page, place_filter=place_filter, postcode=postcode,
-        origin=origin, error=error, categories=categories, kind_counts=kind_counts,
-        total_places=sum(kind_counts.values()), demo=demo, config=config, labels=KIND_LABELS)
+        "residents/index.html", page=page, place_filter=place_filter, postcode=postcode.text,
+        origin=origin, error=error, notice=notice, postcode_search=loaded,
+        unavailable_hint=postcode_search.message("unavailable_hint"), categories=categories,
+        kind_counts=kind_counts, total_places=sum(kind_counts.values()), demo=demo,
+        config=config, labels=KIND_LABELS)
 
 
 @bp.get("/places/<int:place_id>.json")
