@@ -60,23 +60,60 @@ def db_url() -> None:
 
 
 @main.command()
-@click.option("--force", is_flag=True, help="Load the demo data even if places exist.")
+@click.option("--force", is_flag=True,
+              help="Generate the demo places again even if places exist (or were removed).")
+@click.option("--remove", is_flag=True,
+              help="Remove every generated place, and nothing else; the demo banner goes too.")
 @click.option("--seed", default=20261123, show_default=True, help="Random seed.")
-def demo(force: bool, seed: int) -> None:
-    """Load the generated demo data (only into an empty database unless --force)."""
+def demo(force: bool, remove: bool, seed: int) -> None:
+    """Load the real reference layers in data/ and generated places on top (into an empty
+    database unless --force), or take the generated places away (--remove)."""
     from sqlalchemy import create_engine
 
     from mapping import demo as demo_data
 
     engine = create_engine(_url())
-    with engine.begin() as connection:
-        has_places = connection.execute(text("SELECT EXISTS (SELECT 1 FROM places)")).scalar()
-        if has_places and not force:
-            click.echo("demo: the database already has places; nothing loaded (use --force)")
-            return
-        counts = demo_data.load(connection, seed=seed)
-    engine.dispose()
-    click.echo("demo: loaded " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    try:
+        with engine.begin() as connection:
+            if remove:
+                removed = demo_data.remove(connection)
+                click.echo(_demo_removed(removed))
+                return
+            has_places = connection.execute(text("SELECT EXISTS (SELECT 1 FROM places)")).scalar()
+            if force:
+                demo_data.remove(connection)
+            elif has_places or demo_data.was_removed(connection):
+                why = ("the database already has places" if has_places
+                       else "the demo places were removed")
+                click.echo(f"demo: {why}; nothing loaded (use --force)")
+                return
+            counts = demo_data.load(connection, seed=seed, progress=True)
+    except demo_data.DemoError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        engine.dispose()
+    click.echo("demo: loaded " + ", ".join(f"{n:,} {what}" for what, n in counts.items()))
+    click.echo("demo: the places are generated; the boundaries, postcodes and deprivation "
+               "figures are real (data/LICENCES). Remove the places with: assetmap demo --remove")
+
+
+def _demo_removed(removed: dict) -> str:
+    if not removed:
+        return "demo: there were no generated places to remove"
+    kinds = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in removed.items())
+    return (f"demo: removed {sum(removed.values()):,} generated places ({kinds}); the "
+            f"boundaries, postcodes, statistics and users are kept")
+
+
+def _note_demo_places(engine, report) -> None:
+    """After a real import, say how to take away the demo places still on the map."""
+    from mapping.demo import remaining_note
+
+    if report.status == "committed":
+        with engine.connect() as connection:
+            note = remaining_note(connection)
+        if note:
+            report.notes.append(note)
 
 
 @main.command()
@@ -224,6 +261,7 @@ def _load(loader, *args, options, problems_file, show, **kwargs):
     engine = _engine()
     try:
         report = loader(engine, *args, _options(**options), **kwargs)
+        _note_demo_places(engine, report)
     finally:
         engine.dispose()
     _finish(report, problems_file, show)
@@ -343,6 +381,7 @@ def neighbourhoods_from_imd(deciles, tolerance, dry_run):
     engine = _engine()
     try:
         report = derive_from_imd(engine, deciles, _options(dry_run=dry_run), tolerance)
+        _note_demo_places(engine, report)
     finally:
         engine.dispose()
     _finish(report)

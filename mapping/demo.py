@@ -1,54 +1,63 @@
-"""Deterministic demo data for `make run`: plausible Kirklees geography, made up.
+"""`assetmap demo` (and so `make run`): the real district with generated places on top.
 
-Ward-like areas are Voronoi cells around the real wards' town centres (facts), not the
-real boundaries; LSOA-like cells, priority neighbourhoods, postcodes and places are
-generated from a seed. Codes start with DEMO so they can never be mistaken for ONS codes.
+The reference layers are real and shipped in data/ (see data/LICENCES): the 23 wards,
+the 259 LSOAs with IMD 2019 and mid-2015 population, priority neighbourhoods derived
+from IMD deciles 1-2, and Code-Point Open's Kirklees postcodes. They are loaded by the
+same importers an officer runs, recorded under their file names as any import is. The
+places are made up, from a seed, inside the real wards; they are the only thing marked
+as demo (places.source and import_runs.source 'demo'), and `remove()` takes them away.
 """
 from __future__ import annotations
 
 import json
 import random
 from collections import defaultdict
+from contextlib import contextmanager
 
 import shapely
-from shapely.geometry import MultiPolygon, Point, Polygon, box, mapping
-from shapely.ops import unary_union
+from shapely.geometry import Point, Polygon, mapping
 from sqlalchemy import text
 
 from importers import VERSION as IMPORTER_VERSION
+from mapping.config import PROJECT_ROOT
 
-# (ward name, centre lon, centre lat, local place names, postcode district)
+DATA = PROJECT_ROOT / "data"
+SOURCE = "demo"
+# Where the places cluster in each real ward: (ward name, lon, lat, local place names).
 WARDS = [
-    ("Almondbury", -1.752, 53.628, ["Almondbury", "Lowerhouses"], "HD4"),
-    ("Ashbrow", -1.775, 53.670, ["Sheepridge", "Fartown"], "HD2"),
-    ("Batley East", -1.620, 53.703, ["Batley Carr", "Mount Pleasant"], "WF17"),
-    ("Batley West", -1.650, 53.712, ["Batley", "Staincliffe"], "WF17"),
-    ("Birstall and Birkenshaw", -1.665, 53.736, ["Birstall", "Birkenshaw"], "WF17"),
-    ("Cleckheaton", -1.713, 53.724, ["Cleckheaton", "Scholes"], "BD19"),
-    ("Colne Valley", -1.910, 53.615, ["Slaithwaite", "Marsden"], "HD7"),
-    ("Crosland Moor and Netherton", -1.812, 53.630, ["Crosland Moor", "Netherton"], "HD4"),
-    ("Dalton", -1.745, 53.648, ["Dalton", "Moldgreen"], "HD5"),
-    ("Denby Dale", -1.660, 53.573, ["Denby Dale", "Skelmanthorpe"], "HD8"),
-    ("Dewsbury East", -1.610, 53.688, ["Thornhill Lees", "Earlsheaton"], "WF12"),
-    ("Dewsbury South", -1.640, 53.672, ["Thornhill", "Overthorpe"], "WF12"),
-    ("Dewsbury West", -1.650, 53.693, ["Ravensthorpe", "Westborough"], "WF13"),
-    ("Golcar", -1.850, 53.640, ["Golcar", "Milnsbridge"], "HD7"),
-    ("Greenhead", -1.800, 53.652, ["Marsh", "Paddock"], "HD1"),
-    ("Heckmondwike", -1.677, 53.708, ["Heckmondwike", "Flush"], "WF16"),
-    ("Holme Valley North", -1.810, 53.600, ["Honley", "Meltham"], "HD9"),
-    ("Holme Valley South", -1.780, 53.568, ["Holmfirth", "Hepworth"], "HD9"),
-    ("Kirkburton", -1.705, 53.610, ["Kirkburton", "Shepley"], "HD8"),
-    ("Lindley", -1.830, 53.662, ["Lindley", "Salendine Nook"], "HD3"),
-    ("Liversedge and Gomersal", -1.700, 53.714, ["Liversedge", "Gomersal"], "WF15"),
-    ("Mirfield", -1.695, 53.675, ["Mirfield", "Upper Hopton"], "WF14"),
-    ("Newsome", -1.782, 53.637, ["Huddersfield town centre", "Newsome"], "HD1"),
+    ("Almondbury", -1.752, 53.628, ["Almondbury", "Lowerhouses"]),
+    ("Ashbrow", -1.775, 53.670, ["Sheepridge", "Fartown"]),
+    ("Batley East", -1.620, 53.703, ["Batley Carr", "Mount Pleasant"]),
+    ("Batley West", -1.650, 53.712, ["Batley", "Staincliffe"]),
+    ("Birstall and Birkenshaw", -1.665, 53.736, ["Birstall", "Birkenshaw"]),
+    ("Cleckheaton", -1.713, 53.724, ["Cleckheaton", "Scholes"]),
+    ("Colne Valley", -1.910, 53.615, ["Slaithwaite", "Marsden"]),
+    ("Crosland Moor and Netherton", -1.812, 53.630, ["Crosland Moor", "Netherton"]),
+    ("Dalton", -1.745, 53.648, ["Dalton", "Moldgreen"]),
+    ("Denby Dale", -1.660, 53.573, ["Denby Dale", "Skelmanthorpe"]),
+    ("Dewsbury East", -1.610, 53.688, ["Thornhill Lees", "Earlsheaton"]),
+    ("Dewsbury South", -1.640, 53.672, ["Thornhill", "Overthorpe"]),
+    ("Dewsbury West", -1.650, 53.693, ["Ravensthorpe", "Westborough"]),
+    ("Golcar", -1.850, 53.640, ["Golcar", "Milnsbridge"]),
+    ("Greenhead", -1.800, 53.652, ["Marsh", "Paddock"]),
+    ("Heckmondwike", -1.677, 53.708, ["Heckmondwike", "Flush"]),
+    ("Holme Valley North", -1.810, 53.600, ["Honley", "Meltham"]),
+    ("Holme Valley South", -1.780, 53.568, ["Holmfirth", "Hepworth"]),
+    ("Kirkburton", -1.705, 53.610, ["Kirkburton", "Shepley"]),
+    ("Lindley", -1.830, 53.662, ["Lindley", "Salendine Nook"]),
+    ("Liversedge and Gomersal", -1.700, 53.714, ["Liversedge", "Gomersal"]),
+    ("Mirfield", -1.695, 53.675, ["Mirfield", "Upper Hopton"]),
+    ("Newsome", -1.782, 53.637, ["Huddersfield town centre", "Newsome"]),
 ]
 
-DISTRICT_OUTLINE = Polygon([
-    (-2.03, 53.56), (-1.95, 53.52), (-1.80, 53.52), (-1.68, 53.53), (-1.60, 53.57),
-    (-1.58, 53.66), (-1.59, 53.72), (-1.64, 53.76), (-1.70, 53.755), (-1.76, 53.735),
-    (-1.80, 53.70), (-1.88, 53.675), (-1.98, 53.645), (-2.05, 53.60),
-])
+
+class DemoError(RuntimeError):
+    """The demo could not be loaded; the message says why (an importer's report)."""
+
+
+def _round(geom):
+    return shapely.set_precision(geom, 1e-6)
+
 
 ASSET_TEMPLATES = [
     ("{town} Community Centre", ["community centre"], "Rooms for hire, coffee mornings and classes."),
@@ -68,83 +77,6 @@ ANCHORS = ["Volunteer Centre", "Community Foundation", "Carers Network", "Age Co
            "Youth Alliance", "Refugee Support", "Disability Forum", "Faith Network"]
 FORMER_USES = ["library", "public toilets", "community centre", "youth centre", "park pavilion",
                "housing office", "day centre"]
-POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
-
-
-def _round(geom):
-    return shapely.set_precision(geom, 1e-6)
-
-
-def _wards():
-    centres = shapely.MultiPoint([(lon, lat) for _, lon, lat, _, _ in WARDS])
-    cells = shapely.voronoi_polygons(centres, extend_to=DISTRICT_OUTLINE.buffer(0.2))
-    wards = []
-    for index, (name, lon, lat, towns, district) in enumerate(WARDS):
-        cell = next(c for c in cells.geoms if c.contains(Point(lon, lat)))
-        shape = _round(cell.intersection(DISTRICT_OUTLINE))
-        wards.append({"code": f"DEMOW{index + 1:02d}", "name": name, "geom": shape,
-                      "centre": (lon, lat), "towns": towns, "district": district})
-    return wards
-
-
-def _lsoas(rng, wards):
-    deprived_centres = [(-1.630, 53.692), (-1.640, 53.708), (-1.775, 53.668), (-1.812, 53.635),
-                        (-1.785, 53.645), (-1.678, 53.708)]
-    cells = []
-    lon = -2.06
-    index = 0
-    while lon < -1.57:
-        lat = 53.51
-        while lat < 53.77:
-            cell = _round(box(lon, lat, lon + 0.02, lat + 0.0125).intersection(DISTRICT_OUTLINE))
-            if not cell.is_empty and cell.area > 0.00002:
-                index += 1
-                c = cell.centroid
-                near = min(((c.x - x) * 0.6) ** 2 + (c.y - y) ** 2 for x, y in deprived_centres) ** 0.5
-                urban = min(((c.x - w["centre"][0]) * 0.6) ** 2 + (c.y - w["centre"][1]) ** 2
-                            for w in wards) ** 0.5
-                decile = max(1, min(10, int(near / 0.006) + rng.choice([0, 0, 1, -1])))
-                population = int(2400 * max(0.2, 1 - urban / 0.04)) + rng.randint(200, 600)
-                older = int(population * rng.uniform(0.15, 0.32))
-                young = int(population * rng.uniform(0.15, 0.25))
-                cells.append({"code": f"DEMOL{index:03d}", "name": f"Demo LSOA {index:03d}",
-                              "geom": cell, "imd_decile": decile, "population": population,
-                              "population_0_15": young, "population_60_plus": older,
-                              "population_16_59": population - young - older})
-            lat += 0.0125
-        lon += 0.02
-    return cells
-
-
-def _neighbourhoods(lsoas, wards):
-    deprived = unary_union([c["geom"] for c in lsoas if c["imd_decile"] <= 2])
-    parts = list(getattr(deprived, "geoms", [deprived]))
-    parts.sort(key=lambda g: (round(g.centroid.x, 4), round(g.centroid.y, 4)))
-    result = []
-    for index, part in enumerate(parts):
-        ward = max(wards, key=lambda w: w["geom"].intersection(part).area)
-        result.append({"code": f"DEMON{index + 1:02d}",
-                       "name": f"{ward['towns'][0]} priority neighbourhood",
-                       "geom": _round(part)})
-    return result
-
-
-def _postcodes(rng, wards, count=3000):
-    seen = set()
-    result = []
-    while len(result) < count:
-        ward = rng.choice(wards)
-        lon = ward["centre"][0] + rng.gauss(0, 0.012)
-        lat = ward["centre"][1] + rng.gauss(0, 0.007)
-        if not ward["geom"].contains(Point(lon, lat)):
-            continue
-        code = (f"{ward['district']} {rng.randint(1, 9)}{rng.choice(POSTCODE_LETTERS)}"
-                f"{rng.choice(POSTCODE_LETTERS)}")
-        if code in seen:
-            continue
-        seen.add(code)
-        result.append({"postcode": code, "lon": round(lon, 6), "lat": round(lat, 6)})
-    return result
 
 
 def _point_in(rng, ward, spread=0.006):
@@ -232,53 +164,130 @@ def _places(rng, wards, postcodes):
     return places
 
 
-def load(connection, seed: int = 20261123) -> dict:
-    """Write the demo data through `connection` (inside the caller's transaction)."""
+def _reference_steps():
+    """The real layers in data/, in the go-live order, each through its own importer."""
+    from importers.boundaries import import_boundaries
+    from importers.neighbourhoods import derive_from_imd
+    from importers.postcodes import import_postcodes
+    from importers.statistics import import_deprivation, import_population
+
+    return [
+        ("wards", "wards-2013.geojson", lambda engine, path, options: import_boundaries(
+            engine, "wards", path, options, code_field="WD13CD", name_field="WD13NM")),
+        ("LSOAs", "lsoa-2011.geojson", lambda engine, path, options: import_boundaries(
+            engine, "lsoas", path, options)),
+        ("deprivation", "imd-2019-lsoa.csv", import_deprivation),
+        ("population", "population-2015-lsoa.csv", import_population),
+        ("priority neighbourhoods", None, lambda engine, path, options: derive_from_imd(
+            engine, "1-2", options)),
+        ("postcodes", "codepoint-open-kirklees-2025-05.csv", import_postcodes),
+    ]
+
+
+class _CallersTransaction:
+    """Engine enough for an importer to run inside the caller's transaction.
+
+    An importer opens its own connection and transaction; here each gets the caller's
+    connection and a savepoint instead, so the demo loads all or nothing.
+    """
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    @contextmanager
+    def connect(self):
+        yield _Savepoints(self.connection)
+
+    @contextmanager
+    def begin(self):
+        with self.connection.begin_nested():
+            yield self.connection
+
+
+class _Savepoints:
+    def __init__(self, connection):
+        self._connection = connection
+
+    def begin(self):
+        return self._connection.begin_nested()
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+
+def load_reference(connection, progress: bool = False) -> dict:
+    """Load the real layers from data/ through the importers; {what: count}."""
+    from importers.base import Options
+
+    missing = [name for _, name, _ in _reference_steps() if name and not (DATA / name).is_file()]
+    if missing:
+        raise DemoError(f"the reference data is missing from {DATA}: {', '.join(missing)} "
+                        f"(it comes with the repository; see data/LICENCES)")
+    engine = _CallersTransaction(connection)
+    for _, name, importer in _reference_steps():
+        report = importer(engine, DATA / name if name else None, Options(progress=progress))
+        # A savepoint does not end the transaction, so the staging table outlives it.
+        connection.execute(text("DROP TABLE IF EXISTS pg_temp.import_stage"))
+        if not report.ok:
+            raise DemoError("\n".join(report.lines()))
+    counts = connection.execute(text("""
+        SELECT count(*) FILTER (WHERE kind = 'ward') AS wards,
+               count(*) FILTER (WHERE kind = 'lsoa') AS "LSOAs",
+               count(*) FILTER (WHERE kind = 'lsoa' AND imd_decile IS NOT NULL
+                                AND population IS NOT NULL) AS "LSOAs with IMD and population",
+               count(*) FILTER (WHERE kind = 'neighbourhood') AS "priority neighbourhoods",
+               (SELECT count(*) FROM postcodes) AS postcodes
+          FROM areas""")).mappings().one()
+    return dict(counts)
+
+
+def _real_wards(connection) -> list[dict]:
+    """The loaded wards, with a centre inside each and its local place names."""
+    known = {name: ((lon, lat), towns) for name, lon, lat, towns in WARDS}
+    wards = []
+    for code, name, wkb in connection.execute(text(
+            "SELECT code, name, ST_AsBinary(geom) FROM areas WHERE kind = 'ward' ORDER BY name")):
+        geom = shapely.from_wkb(bytes(wkb))
+        centre, towns = known.get(name, (None, [name, name]))
+        if centre is None or not geom.contains(Point(centre)):
+            inside = geom.point_on_surface()
+            centre = (inside.x, inside.y)
+        wards.append({"code": code, "name": name, "geom": geom, "centre": centre,
+                      "towns": towns})
+    return wards
+
+
+def _real_postcodes(connection) -> list[dict]:
+    return [{"postcode": postcode, "lon": lon, "lat": lat} for postcode, lon, lat in
+            connection.execute(text(
+                "SELECT postcode, ST_X(geom), ST_Y(geom) FROM postcodes ORDER BY postcode_key"))]
+
+
+def load(connection, seed: int = 20261123, progress: bool = False) -> dict:
+    """The real layers (unless wards are loaded already) and the generated places, through
+    `connection`, inside the caller's transaction; {what: count}."""
+    counts = {}
+    if not connection.execute(text("SELECT EXISTS (SELECT 1 FROM areas WHERE kind = 'ward')")
+                              ).scalar():
+        counts.update(load_reference(connection, progress))
+    counts.update(generate_places(connection, seed))
+    return counts
+
+
+def generate_places(connection, seed: int = 20261123) -> dict:
+    """Made-up places inside the loaded wards, marked as demo; {"<kind> places": count}."""
     rng = random.Random(seed)
-    wards = _wards()
-    lsoas = _lsoas(rng, wards)
-    neighbourhoods = _neighbourhoods(lsoas, wards)
-    postcodes = _postcodes(rng, wards)
+    wards = _real_wards(connection)
+    postcodes = _real_postcodes(connection)
+    if not wards or not postcodes:
+        raise DemoError("the demo places need wards and postcodes loaded first")
     places = _places(rng, wards, postcodes)
 
     run_id = connection.execute(text(
-        "INSERT INTO import_runs (source, kind, file_name, status, importer_version) "
-        "VALUES ('demo', 'demo', 'generated', 'committed', :v) RETURNING id"),
-        {"v": IMPORTER_VERSION}).scalar_one()
-
-    area_rows = []
-    for kind, items in (("ward", wards), ("lsoa", lsoas), ("neighbourhood", neighbourhoods)):
-        for item in items:
-            geom = item["geom"]
-            if isinstance(geom, Polygon):
-                geom = MultiPolygon([geom])
-            area_rows.append({
-                "kind": kind, "code": item["code"], "name": item["name"], "vintage": "demo",
-                "geom": json.dumps(mapping(geom)), "population": item.get("population"),
-                "p0": item.get("population_0_15"), "p16": item.get("population_16_59"),
-                "p60": item.get("population_60_plus"), "decile": item.get("imd_decile"),
-                "run": run_id})
-    connection.execute(text(
-        "INSERT INTO areas (kind, code, name, vintage, geom, population, population_0_15, "
-        "population_16_59, population_60_plus, imd_decile, import_run_id) "
-        "SELECT kind, code, name, vintage, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(geom), 4326)), "
-        "population, p0, p16, p60, decile, run FROM json_to_recordset(CAST(:rows AS json)) AS r("
-        "kind text, code text, name text, vintage text, geom text, population int, p0 int, "
-        "p16 int, p60 int, decile int, run bigint)"), {"rows": json.dumps(area_rows)})
-    # Wards' population is the sum of the LSOA-like cells whose centre lies in them.
-    connection.execute(text(
-        "UPDATE areas w SET population = s.total FROM ("
-        " SELECT w2.id, sum(l.population) AS total FROM areas w2 JOIN areas l"
-        " ON l.kind = 'lsoa' AND ST_Intersects(w2.geom, ST_PointOnSurface(l.geom))"
-        " WHERE w2.kind IN ('ward', 'neighbourhood') GROUP BY w2.id) s WHERE w.id = s.id"))
-
-    # One statement for the lot: a JSON array unpacked in the database.
-    connection.execute(text(
-        "INSERT INTO postcodes (postcode, geom, source, import_run_id) "
-        "SELECT postcode, ST_SetSRID(ST_MakePoint(lon, lat), 4326), 'demo', :run "
-        "FROM json_to_recordset(CAST(:rows AS json)) AS r(postcode text, lon float8, lat float8)"),
-        {"rows": json.dumps(postcodes), "run": run_id})
-
+        "INSERT INTO import_runs (source, kind, file_name, status, importer_version, "
+        "inserted, finished_at) VALUES (:source, 'demo', 'generated', 'committed', :v, :n, "
+        "clock_timestamp()) RETURNING id"),
+        {"source": SOURCE, "v": IMPORTER_VERSION, "n": len(places)}).scalar_one()
     rows = []
     for place in places:
         row = {k: v for k, v in place.items() if k not in ("geom", "extra")}
@@ -287,22 +296,60 @@ def load(connection, seed: int = 20261123) -> dict:
         "INSERT INTO places (kind, source, source_id, name, description, categories, address, "
         "postcode, website, phone, phone_public, email, email_public, accessibility, "
         "opening_hours, last_verified, location_precision, geom, import_run_id) "
-        "SELECT kind, 'demo', source_id, name, description, categories, address, postcode, "
+        "SELECT kind, :source, source_id, name, description, categories, address, postcode, "
         "website, phone, phone_public, email, email_public, accessibility, opening_hours, "
         "last_verified, location_precision, ST_SetSRID(ST_GeomFromGeoJSON(geom), 4326), :run "
         "FROM json_to_recordset(CAST(:rows AS json)) AS r(kind text, source_id text, name text, "
         "description text, categories text[], address text, postcode text, website text, "
         "phone text, phone_public boolean, email text, email_public boolean, accessibility text, "
         "opening_hours text, last_verified date, location_precision text, geom text) "
-        "RETURNING source_id, id"), {"rows": json.dumps(rows), "run": run_id}).all())
+        "RETURNING source_id, id"),
+        {"rows": json.dumps(rows), "run": run_id, "source": SOURCE}).all())
     _insert_details(connection, ids, places)
     _link(connection, places, ids)
     connection.execute(text("SELECT assetmap_assign_areas()"))
     counts = defaultdict(int)
     for place in places:
-        counts[place["kind"]] += 1
-    return {"wards": len(wards), "LSOAs": len(lsoas), "priority neighbourhoods": len(neighbourhoods),
-            "postcodes": len(postcodes), **{f"{k} places": v for k, v in counts.items()}}
+        counts[f"{place['kind']} places"] += 1
+    return dict(counts)
+
+
+def remove(connection) -> dict:
+    """Delete every generated place (their details and links go with them) and nothing
+    else; note it, so `assetmap demo` does not bring them back. {kind: count removed}."""
+    removed = dict(connection.execute(text(
+        "WITH gone AS (DELETE FROM places WHERE source = :source RETURNING kind) "
+        "SELECT kind, count(*) FROM gone GROUP BY kind ORDER BY kind"),
+        {"source": SOURCE}).all())
+    connection.execute(text(
+        "INSERT INTO import_runs (source, kind, file_name, status, importer_version, pruned, "
+        "finished_at) VALUES (:source, 'demo-removed', 'generated', 'committed', :v, :n, "
+        "clock_timestamp())"),
+        {"source": SOURCE, "v": IMPORTER_VERSION, "n": sum(removed.values())})
+    return removed
+
+
+def was_removed(connection) -> bool:
+    """True once the demo places have been removed (and not generated again since)."""
+    last = connection.execute(text(
+        "SELECT kind FROM import_runs WHERE source = :source AND kind IN ('demo', 'demo-removed') "
+        "ORDER BY id DESC LIMIT 1"), {"source": SOURCE}).scalar()
+    return last == "demo-removed"
+
+
+def remaining(connection) -> int:
+    """How many generated places are still in the database."""
+    return connection.execute(text(
+        "SELECT count(*) FROM places WHERE source = :source"), {"source": SOURCE}).scalar_one()
+
+
+def remaining_note(connection) -> str | None:
+    """What to tell someone who imports real data while the demo places are still there."""
+    count = remaining(connection)
+    if not count:
+        return None
+    return (f"{count:,} generated demo places are still on the map (and its demo banner); "
+            f"remove them, and nothing else, with: assetmap demo --remove")
 
 
 DETAILS = {

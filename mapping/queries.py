@@ -311,8 +311,11 @@ def area_places(connection, kind: str, code: str) -> list[dict]:
 
 
 def is_demo(connection) -> bool:
-    return bool(connection.execute(
-        text("SELECT EXISTS (SELECT 1 FROM import_runs WHERE source = 'demo')")).scalar())
+    """True while generated demo places are on the map (`assetmap demo --remove` ends it).
+    The real reference layers the demo loads are recorded under their own file names."""
+    return bool(connection.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM places WHERE source = 'demo' AND deleted_at IS NULL)"
+    )).scalar())
 
 
 # Postcode search (mapping/postcode_search.py): is a point in the district (as for ORIGIN),

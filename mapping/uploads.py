@@ -11,7 +11,7 @@ from werkzeug.utils import secure_filename
 
 from importers.base import Options
 from importers.places import import_places
-from mapping import audit, db
+from mapping import audit, db, demo
 from mapping.auth import acting_user, require
 from mapping.errors import ApiError
 
@@ -54,6 +54,9 @@ def _run(form, upload):
         upload.save(path)
         report = import_places(db.engine(), kind, path, options)
     if report.status == "committed":
+        with db.engine().connect() as connection:
+            if note := demo.remaining_note(connection):
+                report.notes.append(note)
         with db.engine().begin() as connection:
             audit.record(connection, user, "import", "import_runs", report.run_id, None,
                          {"file": name, "kind": kind, "source": report.source,

@@ -199,7 +199,7 @@ def test_downloads_name_their_licence_and_attribution(client, demo_data):
     ("category=library,music", lambda p: {"library", "music"} & set(p["categories"])),
     ("q=orchestra", lambda p: "orchestra" in (p["name"] + (p["description"] or "")).lower()),
     ("kind=hub,transferred_building", lambda p: p["kind"] in ("hub", "transferred_building")),
-    ("neighbourhood=DEMON02", lambda p: "DEMON02" in p["neighbourhood_codes"]),
+    ("neighbourhood=PN-E01011014", lambda p: "PN-E01011014" in p["neighbourhood_codes"]),
     ("updated_since=2000-01-01", lambda p: True),
     ("updated_since=2999-01-01", lambda p: False),
 ])
@@ -226,7 +226,7 @@ def test_download_bad_parameters_are_400_naming_them(client, demo_data):
 def test_etag_and_last_modified_answer_304_until_the_data_changes(client, demo_data, db):
     for url in ("/layers/hubs.geojson", "/ogc/collections/hubs/items", "/ogc/collections",
                 "/ogc/collections/hubs/items/341", "/api/nearest?lon=-1.78&lat=53.64",
-                "/tiles/places/12/2027/1323.mvt", "/api/wards/DEMOW15", "/tiles/hubs.json"):
+                "/tiles/places/12/2027/1323.mvt", "/api/wards/E05001402", "/tiles/hubs.json"):
         first = client.get(url)
         assert first.status_code == 200, url
         etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
@@ -247,7 +247,7 @@ def test_etag_and_last_modified_answer_304_until_the_data_changes(client, demo_d
 
 def test_gzip_when_asked_for_streamed_or_not(client, demo_data):
     for url in ("/layers/places.geojson", "/layers/places.csv", "/ogc/collections/places/items",
-                "/api/wards/DEMOW15"):
+                "/api/wards/E05001402"):
         plain = client.get(url)
         zipped = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
         assert zipped.headers["Content-Encoding"] == "gzip"

@@ -54,7 +54,7 @@ def test_an_unexpected_error_shows_no_stack_trace(app):
 def test_place_pages_are_served_from_the_database(client, demo_data):
     index = client.get("/")
     assert index.status_code == 200
-    assert b"Demo data" in index.data
+    assert b"Demo places." in index.data
     assert b"Huddersfield town centre" in client.get("/?q=Huddersfield+town+centre").data
     assert client.get("/places/1").status_code == 200
     assert client.get("/places/999999").status_code == 404

@@ -293,7 +293,7 @@ def test_conf_core_query_param_invalid(client, query, parameter):
 
 def test_conf_core_query_param_unknown(client, demo_data):
     for path in ("/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/wards",
-                 "/ogc/collections/wards/items", "/ogc/collections/wards/items/DEMOW01",
+                 "/ogc/collections/wards/items", "/ogc/collections/wards/items/E05008558",
                  "/ogc/collections/wards/queryables", "/ogc/api"):
         response = client.get(path + "?unknownQueryParameter12345=1")
         assert response.status_code == 400, path
@@ -327,7 +327,7 @@ def test_conf_core_fc_timeStamp(client, demo_data):
 
 
 def test_conf_core_fc_numberMatched(client, demo_data):
-    for query in ("limit=25", "limit=7&bbox=-1.9,53.6,-1.7,53.7", "limit=3&ward=DEMOW15",
+    for query in ("limit=25", "limit=7&bbox=-1.9,53.6,-1.7,53.7", "limit=3&ward=E05001402",
                   "limit=40&category=mutual aid"):
         first = get_json(client, f"/ogc/collections/places/items?{query}")
         walked = walk_pages(client, f"/ogc/collections/places/items?{query}")
@@ -358,7 +358,7 @@ def test_conf_core_f_success(client, demo_data):
 
 
 def test_conf_core_f_links(client, demo_data):
-    feature = get_json(client, "/ogc/collections/wards/items/DEMOW01")
+    feature = get_json(client, "/ogc/collections/wards/items/E05008558")
     rels = {link["rel"]: link for link in feature["links"]}
     assert rels["self"]["type"] == "application/geo+json"
     assert rels["alternate"]["type"] == "text/html"
@@ -467,7 +467,7 @@ def test_conf_oas30_oas_impl(client, demo_data):
     document = json.loads(client.get("/ogc/api").data)
     samples = {"f": "json", "bbox": "-1.9,53.5,-1.5,53.8", "bbox-crs": CRS84, "crs": CRS84,
                "datetime": "2000-01-01T00:00:00Z/..", "limit": "5", "offset": "0",
-               "ward": "DEMOW15", "neighbourhood": "DEMON02", "category": "library", "q": "e",
+               "ward": "E05001402", "neighbourhood": "PN-E01011014", "category": "library", "q": "e",
                "updated_since": "2000-01-01", "kind": "hub", "properties": "name"}
     first_ids = {layer_id: get_json(client, f"/ogc/collections/{layer_id}/items?limit=1")
                  ["features"][0]["id"] for layer_id in LAYERS}

@@ -76,8 +76,8 @@ def farthest_on_grid(world, kind: str, code: str, place_kind: str, step: float =
     return float(distances.max())
 
 
-@pytest.mark.parametrize("kind,code", [("ward", "DEMOW15"), ("ward", "DEMOW13"),
-                                       ("ward", "DEMOW07"), ("neighbourhood", "DEMON02")])
+@pytest.mark.parametrize("kind,code", [("ward", "E05001402"), ("ward", "E05001400"),
+                                       ("ward", "E05008559"), ("neighbourhood", "PN-E01011014")])
 def test_profile_numbers_agree_with_brute_force(db, world, kind, code):
     with db.connect() as connection:
         profile = area_profile(connection, kind, code)
@@ -108,7 +108,7 @@ def test_profile_numbers_agree_with_brute_force(db, world, kind, code):
         assert profile["wards"] and all(0 < w["share_inside"] <= 1 for w in profile["wards"])
 
 
-@pytest.mark.parametrize("code", ["DEMOW15", "DEMOW07"])
+@pytest.mark.parametrize("code", ["E05001402", "E05008559"])
 def test_gaps_are_the_points_farthest_from_each_kind(db, world, code):
     with db.connect() as connection:
         profile = area_profile(connection, "ward", code)
@@ -130,26 +130,26 @@ def test_gaps_are_the_points_farthest_from_each_kind(db, world, code):
 
 
 def test_profile_api_answers_and_refuses(client, demo_data, db):
-    response = client.get("/api/wards/DEMOW15")
+    response = client.get("/api/wards/E05001402")
     assert response.status_code == 200 and response.mimetype == "application/json"
     with db.connect() as connection:
-        assert response.get_json() == area_profile(connection, "ward", "DEMOW15")
-    neighbourhood = client.get("/api/neighbourhoods/DEMON02").get_json()
+        assert response.get_json() == area_profile(connection, "ward", "E05001402")
+    neighbourhood = client.get("/api/neighbourhoods/PN-E01011014").get_json()
     assert neighbourhood["kind"] == "neighbourhood" and neighbourhood["wards"]
     missing = client.get("/api/wards/E05999999")
     assert missing.status_code == 404 and missing.get_json()["parameter"] == "code"
-    assert client.get("/api/neighbourhoods/DEMOW15").status_code == 404
-    unknown = client.get("/api/wards/DEMOW15?verbose=1")
+    assert client.get("/api/neighbourhoods/E05001402").status_code == 404
+    unknown = client.get("/api/wards/E05001402?verbose=1")
     assert unknown.status_code == 400 and unknown.get_json()["parameter"] == "verbose"
 
 
 def test_a_profile_without_gaps_for_tables_of_wards(db, world):
     with db.connect() as connection:
-        quick = area_profile(connection, "ward", "DEMOW15", gaps=False)
-        full = area_profile(connection, "ward", "DEMOW15")
+        quick = area_profile(connection, "ward", "E05001402", gaps=False)
+        full = area_profile(connection, "ward", "E05001402")
         assert area_profile(connection, "ward", "NOWHERE") is None
         with pytest.raises(ValueError):
-            area_profile(connection, "lsoa", "DEMOL001")
+            area_profile(connection, "lsoa", "E01011004")
     assert "gaps" not in quick
     full.pop("gaps")
     assert quick == full

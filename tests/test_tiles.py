@@ -91,8 +91,8 @@ def test_tiles_take_the_layer_filters(client, demo_data):
     z, (x, y) = 9, tile_of(9, -1.78, 53.64)
     hubs = decode(client.get(f"/tiles/places/{z}/{x}/{y}.mvt?kind=hub"))["places"]["features"]
     assert hubs and {f["properties"]["kind"] for f in hubs} == {"hub"}
-    ward = decode(client.get(f"/tiles/places/{z}/{x}/{y}.mvt?ward=DEMOW15"))["places"]["features"]
-    assert ward and {f["properties"]["ward_code"] for f in ward} == {"DEMOW15"}
+    ward = decode(client.get(f"/tiles/places/{z}/{x}/{y}.mvt?ward=E05001402"))["places"]["features"]
+    assert ward and {f["properties"]["ward_code"] for f in ward} == {"E05001402"}
     assert client.get(f"/tiles/places/{z}/{x}/{y}.mvt?ward=NOWHERE").status_code == 404
 
 
