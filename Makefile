@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -
 
 .PHONY: run test stop bench lint install system-packages test-system-packages clean
 
+# On an empty database `assetmap demo` loads the real district from data/ and generated
+# places on top (`assetmap demo --remove` takes the places away); otherwise it leaves it be.
 run: install system-packages
 	$(BIN)/assetmap db upgrade
 	$(BIN)/assetmap demo
