@@ -8,6 +8,10 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Where a non-editable install carries the checkout's templates/, static/ and the served
 # parts of node_modules/ (setup.py copies them in at build time).
@@ -19,6 +23,18 @@ OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 # The one PostgreSQL driver the app uses (psycopg 3), whatever a pasted URL names.
 DRIVER = "postgresql+psycopg"
 POSTGRESQL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def _bind_parameters_client_side(dbapi_connection, _record) -> None:
+    # psycopg 3 binds parameters on the server, typed from their Python values (3 is a
+    # smallint there, so generate_series(-:n, :n) is ambiguous; a lone string has no
+    # type). The SQL here was written for values merged in as literals, as psycopg2 did
+    # and psycopg 3's ClientCursor does.
+    if isinstance(dbapi_connection, psycopg.Connection):
+        dbapi_connection.cursor_factory = psycopg.ClientCursor
+
+
+event.listen(Pool, "connect", _bind_parameters_client_side)
 
 
 def checkout_folder(name: str) -> Path:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mapping import create_app
@@ -81,3 +82,11 @@ def test_an_unsupported_url_stops_the_app_before_it_serves():
 def test_the_replica_url_is_checked_and_named_too(database_url):
     with pytest.raises(DatabaseUrlError, match="DATABASE_REPLICA_URL"):
         create_app({"database_url": database_url, "database_replica_url": "sqlite:///x"})
+
+
+def test_bound_values_mean_what_the_same_sql_literals_mean(engine):
+    with engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT count(*), pg_typeof(:n)::text, pg_typeof(:big)::text "
+            "FROM generate_series(-:n, :n)"), {"n": 3, "big": 2**40}).one()
+    assert tuple(row) == (7, "integer", "bigint")
