@@ -92,15 +92,18 @@ def gb_rows(area_file: str, wanted: set[str]) -> list[list[str]]:
                 if row[0] in wanted]
 
 
-def load_gb_postcodes(db, tmp_path, wanted: dict[str, str]) -> list[list[str]]:
-    """Real rows of the GB file (area file → postcode), loaded with the real importer."""
+def load_gb_postcodes(db, tmp_path, wanted: dict[str, str],
+                      everywhere: bool = False) -> list[list[str]]:
+    """Real rows of the GB file (area file → postcode), loaded with the real importer
+    (which keeps those near the wards, or with `everywhere` all of them)."""
     rows = [row for area_file, postcode in wanted.items() for row in gb_rows(area_file, {postcode})]
     assert len(rows) == len(wanted)
     path = tmp_path / "neighbours.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-    report = import_postcodes(db, path)
+    report = import_postcodes(db, path, everywhere=everywhere)
     assert report.status == "committed", report.fatal
+    assert report.counts["inserted"] == len(rows)
     return rows
 
 
@@ -266,9 +269,9 @@ def test_a_postcode_beyond_the_district_is_outside_kirklees_with_places_within_5
 
 
 def test_a_far_postcode_with_no_place_near_says_so(kirklees, client, tmp_path):
-    # Shetland (ZE1 0AA, Lerwick): no mutual aid group of March 2020 lies within 5 km, were
-    # every one of them kept.
-    load_gb_postcodes(kirklees, tmp_path, {"ze.csv": "ZE1 0AA"})
+    # Shetland (ZE1 0AA, Lerwick), loaded as a server holding all of Great Britain would:
+    # no mutual aid group of March 2020 lies within 5 km, were every one of them kept.
+    load_gb_postcodes(kirklees, tmp_path, {"ze.csv": "ZE1 0AA"}, everywhere=True)
     twin = client.get("/places.json?postcode=ze1+0aa").get_json()
     assert twin["origin"]["outside_district"] is True and twin["places"] == []
     assert twin["notice"] == ("ZE1 0AA is outside Kirklees, and no places are within 5 km of "
