@@ -209,8 +209,33 @@
     window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
   }
 
+  /* The words about a postcode search come from the page (mapping/postcode_search.py), so
+     they are the same with JavaScript off. */
+  function say(name, postcode) {
+    return String((config.messages || {})[name] || "").replace("{postcode}", postcode || "");
+  }
+
+  // As the server reads a typed postcode: upper case, single spaces, "HD1 2TA" when well formed.
+  var POSTCODE = /^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$/;
+  function postcodeText(raw) {
+    var words = String(raw || "").toUpperCase().split(/\s+/).filter(Boolean).join(" ").slice(0, 20);
+    var key = words.replace(/ /g, "");
+    return POSTCODE.test(key) ? key.slice(0, -3) + " " + key.slice(-3) : words;
+  }
+
+  function showNotice(message) {
+    clearNotice();
+    form.before(AM.el("p", { className: "notice", id: "postcode-notice", role: "status", text: message }));
+  }
+
+  function clearNotice() {
+    var old = document.getElementById("postcode-notice");
+    if (old) old.remove();
+  }
+
   function showError(message) {
     clearError();
+    clearNotice();
     var box = AM.el("div", { className: "error-summary", role: "alert", tabindex: "-1", id: "error-summary" }, [
       AM.el("h2", { text: "There is a problem" }),
       AM.el("p", {}, [AM.el("a", { href: "#postcode", text: message })])
@@ -237,9 +262,15 @@
     }
     if (wanted.kinds.length < AM.KINDS.length) query.set("kind", wanted.kinds.join(","));
     if (wanted.category) query.set("category", wanted.category);
+    if (from.postcode && config.postcodeSearch === false) {
+      showError(say("unavailable"));
+      render();
+      return Promise.resolve();
+    }
     summary.textContent = "Finding the nearest places…";
     return AM.fetchJSON(config.feeds.nearest + "?" + query.toString()).then(function (body) {
       clearError();
+      clearNotice();
       state.group = null;
       state.nearest = body.features || [];
       state.nearestFrom = from;
@@ -254,12 +285,17 @@
           permanent: true, direction: "right", offset: [10, 0], className: "origin-label"
         }).addTo(originLayer);
       }
+      if (body.outside_district) {
+        var none = state.nearest.length ? "" : "_none";
+        showNotice(from.postcode ? say("outside" + none, state.originLabel) : say("location_outside" + none));
+      }
       render(true);
     }, function (error) {
-      if (error.status === 404 || error.status === 400) {
-        showError(from.postcode
-          ? "We could not find the postcode " + from.postcode + " in Kirklees. Check it, or search by name instead."
-          : "That location is not one we can search from.");
+      if (from.postcode && (error.status === 400 || error.status === 404 || error.status === 503)) {
+        showError(say({ 400: "not_a_postcode", 404: "unknown", 503: "unavailable" }[error.status],
+          from.postcode));
+      } else if (error.status === 400 || error.status === 404) {
+        showError("That location is not one we can search from.");
       } else {
         showError("The nearest places could not be found just now. Please try again.");
       }
@@ -287,9 +323,10 @@
     state.group = null;
     state.shown = PAGE;
     if (wanted.postcode) {
-      searchNearest({ postcode: wanted.postcode.toUpperCase() });
+      searchNearest({ postcode: postcodeText(wanted.postcode) });
     } else {
       clearError();
+      clearNotice();
       clearNearest();
       render(true);
     }
@@ -336,20 +373,24 @@
     }
   });
 
-  AM.fetchJSON(config.feeds.wards + "?properties=name").then(function (wards) {
-    L.geoJSON(wards, {
+  // The district is the wards' extent with a little room for the places in its margin.
+  var wardsDrawn = AM.fetchJSON(config.feeds.wards + "?properties=name").then(function (wards) {
+    var outlines = L.geoJSON(wards, {
       interactive: false,
       style: { color: "#505a5f", weight: 1.5, fill: false, dashArray: "4 3" }
     }).addTo(boundaries);
+    if (outlines.getBounds().isValid()) district = outlines.getBounds().pad(0.05);
   }, function () { /* the map works without ward outlines */ });
 
   // The page asks for this same address early (a preload link), so it is often here already.
-  AM.fetchJSON(config.feeds.placesForMap)
-    .then(function (collection) {
+  // The first view waits for the wards, so that it is of the district whichever came first.
+  Promise.all([AM.fetchJSON(config.feeds.placesForMap), wardsDrawn])
+    .then(function (loaded) {
+      var collection = loaded[0];
       places = (collection.features || []).filter(function (f) { return f.geometry; }).sort(byName);
       var wanted = chosen();
       if (wanted.postcode && !document.getElementById("error-summary")) {
-        return searchNearest({ postcode: wanted.postcode.toUpperCase() });
+        return searchNearest({ postcode: postcodeText(wanted.postcode) });
       }
       render("jump");
     }, function () {
