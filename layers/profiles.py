@@ -33,20 +33,21 @@ AREA = text("""
 
 COUNTS = text("""
     SELECT p.kind, count(*) AS places
-      FROM places p
-     WHERE p.deleted_at IS NULL AND {membership}
+      FROM published_places p
+     WHERE {membership}
      GROUP BY p.kind
 """)
 
 CATEGORIES = text("""
     SELECT category, count(*) AS places
-      FROM places p, unnest(p.categories) AS category
-     WHERE p.deleted_at IS NULL AND {membership}
+      FROM published_places p, unnest(p.categories) AS category
+     WHERE {membership}
      GROUP BY category ORDER BY count(*) DESC, category
 """)
 
 # Each LSOA's part inside the area with its residents per square metre; then for each kind
-# and distance, the union of the places' reach (a buffer of their public location) and the
+# and distance, the union of the places' reach (a buffer of the point the map shows them
+# at, so an area-level group is measured from inside its own ward and LSOA) and the
 # residents who live in it.
 COVERAGE = text("""
     WITH area AS (SELECT geom_bng AS g FROM areas WHERE kind = :kind AND code = :code),
@@ -57,9 +58,10 @@ COVERAGE = text("""
          WHERE l.kind = 'lsoa' AND l.population IS NOT NULL AND ST_Intersects(l.geom_bng, a.g)
     ),
     reach AS (
-        SELECT p.kind, d.distance, ST_Union(ST_Buffer(p.public_geom_bng, d.distance)) AS g
-          FROM places p CROSS JOIN unnest(CAST(:distances AS integer[])) AS d(distance), area a
-         WHERE p.deleted_at IS NULL AND ST_DWithin(p.public_geom_bng, a.g, d.distance)
+        SELECT p.kind, d.distance, ST_Union(ST_Buffer(p.geom_bng, d.distance)) AS g
+          FROM published_places p CROSS JOIN unnest(CAST(:distances AS integer[])) AS d(distance),
+               area a
+         WHERE ST_DWithin(p.geom_bng, a.g, d.distance)
          GROUP BY p.kind, d.distance
     )
     SELECT NULL AS kind, NULL AS distance, sum(density * ST_Area(g)) AS residents FROM parts
@@ -94,9 +96,9 @@ WARDS_OF_NEIGHBOURHOOD = text("""
 # million places) sorts those few instead of walking the whole index to find one.
 _GAP_DISTANCES = " UNION ALL ".join(f"""
         SELECT '{place_kind}' AS kind, s.g,
-               (SELECT ST_Distance(p.public_geom_bng, s.g) FROM places p
-                 WHERE p.deleted_at IS NULL AND p.kind = '{place_kind}'
-                 ORDER BY p.public_geom_bng <-> s.g LIMIT 1) AS distance
+               (SELECT ST_Distance(p.geom_bng, s.g) FROM published_places p
+                 WHERE p.kind = '{place_kind}'
+                 ORDER BY p.geom_bng <-> s.g LIMIT 1) AS distance
           FROM samples s, area a
          WHERE ST_Intersects(a.g, s.g)""" for place_kind in PLACE_KINDS)
 

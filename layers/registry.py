@@ -44,10 +44,13 @@ class Source:
     joins: tuple[str, ...] = ()
 
 
+# The view `published_places` (migration 0006) is the one statement of what the public
+# may see of a place: live places only, no address or postcode for an area-level group,
+# contacts only when published, and the public point, never the imported one.
 PLACES = Source(
-    table="places", alias="p", id_sql="p.id", id_type="integer",
-    geom="p.public_geom", geom_bng="p.public_geom_bng", updated="p.updated_at",
-    live="p.deleted_at IS NULL", search=("p.name", "p.description"),
+    table="published_places", alias="p", id_sql="p.id", id_type="integer",
+    geom="p.geom", geom_bng="p.geom_bng", updated="p.updated_at",
+    live="TRUE", search=("p.name", "p.description"),
     joins=("LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code",),
 )
 AREAS = Source(
@@ -89,9 +92,8 @@ PLACE_FIELDS = (
     Field("address", "p.address", "string", "Address"),
     Field("postcode", "p.postcode", "string", "Postcode"),
     Field("website", "p.website", "string", "Website"),
-    # Contact details are private unless the group chose to publish them.
-    Field("phone", "CASE WHEN p.phone_public THEN p.phone END", "string", "Telephone"),
-    Field("email", "CASE WHEN p.email_public THEN p.email END", "string", "E-mail"),
+    Field("phone", "p.phone", "string", "Telephone"),
+    Field("email", "p.email", "string", "E-mail"),
     Field("opening_hours", "p.opening_hours", "string", "Opening hours"),
     Field("accessibility", "p.accessibility", "string", "Accessibility"),
     Field("last_verified", "p.last_verified", "date", "Last checked"),
@@ -167,7 +169,8 @@ def _place_layer(id, title, description, kind, details):
     return Layer(id=id, title=title, description=description, source=PLACES,
                  where=f"p.kind = '{kind}'", fields=PLACE_FIELDS + details,
                  filters=PLACE_FILTERS, joins=(DETAIL_JOINS[kind],),
-                 tile_fields=PLACE_TILE_FIELDS, keywords=("community", kind.replace("_", " ")))
+                 tile_fields=PLACE_TILE_FIELDS, geometry="geometry-point",
+                 keywords=("community", kind.replace("_", " ")))
 
 
 def _area_layer(id, title, description, kind, filters):
@@ -198,7 +201,7 @@ LAYERS: dict[str, Layer] = {layer.id: layer for layer in (
                       "transferred buildings, mutual aid groups and hubs.",
           source=PLACES, where="TRUE", fields=PLACE_FIELDS + ALL_DETAIL_FIELDS,
           filters=PLACE_FILTERS + ("kind",), joins=tuple(DETAIL_JOINS.values()),
-          tile_fields=PLACE_TILE_FIELDS, keywords=("community",)),
+          tile_fields=PLACE_TILE_FIELDS, geometry="geometry-point", keywords=("community",)),
     _area_layer("wards", "Wards", "Kirklees electoral wards, with their residents.",
                 "ward", ("ward", "q", "updated_since")),
     _area_layer("priority-neighbourhoods", "Priority neighbourhoods",

@@ -1,7 +1,9 @@
 """Read queries behind the server-rendered pages (the lists that work without JavaScript).
 
-Every query reads `public_geom`, never `geom`: an area-level place is shown and measured
-at its area, not at the point it was imported with. Values are bound parameters.
+Every query reads the view `published_places` (migration 0006), never `places`: it is the
+one statement of what the public sees — live places only, an area-level group without its
+address or postcode and at its area, contacts only when published. Values are bound
+parameters.
 """
 from __future__ import annotations
 
@@ -58,22 +60,20 @@ def postcode_key(postcode: str) -> str:
 
 
 FILTERED = """
-     WHERE p.deleted_at IS NULL
-       AND (CAST(:kinds AS text[]) IS NULL OR p.kind = ANY(CAST(:kinds AS text[])))
+     WHERE (CAST(:kinds AS text[]) IS NULL OR p.kind = ANY(CAST(:kinds AS text[])))
        AND (CAST(:category AS text) IS NULL OR CAST(:category AS text) = ANY(p.categories))
        AND (CAST(:pattern AS text) IS NULL OR p.name ILIKE CAST(:pattern AS text))
 """
 
 LISTED_COLUMNS = """
     p.id, p.kind, p.name, p.categories, p.location_precision, p.ward_code,
-    w.name AS ward_name,
-    CASE WHEN p.location_precision = 'area' THEN NULL ELSE p.postcode END AS postcode
+    w.name AS ward_name, p.postcode
 """
 
 # Walks places_name_order_idx in list order, so a page reads its 50 rows, not the table.
 PLACE_PAGE = text(f"""
     SELECT {LISTED_COLUMNS}
-      FROM places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
+      FROM published_places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
     {FILTERED}
      ORDER BY lower(p.name), p.id
      LIMIT :limit OFFSET :offset
@@ -101,53 +101,49 @@ ORIGIN = text(f"""
 # that share a location (several groups on one point).
 NEAREST = text(f"""
     WITH origin AS (SELECT geom_bng FROM postcodes WHERE postcode_key = :key)
-    SELECT {LISTED_COLUMNS}, ST_Distance(p.public_geom_bng, o.geom_bng) AS distance_m
-      FROM origin o, places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
+    SELECT {LISTED_COLUMNS}, ST_Distance(p.geom_bng, o.geom_bng) AS distance_m
+      FROM origin o, published_places p
+      LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
     {FILTERED}
-     ORDER BY p.public_geom_bng <-> o.geom_bng, p.id
+     ORDER BY p.geom_bng <-> o.geom_bng, p.id
      LIMIT :limit
 """)
 
 CATEGORIES = text("""
     SELECT c.category, count(*) AS places
-      FROM places p CROSS JOIN LATERAL unnest(p.categories) AS c(category)
-     WHERE p.deleted_at IS NULL
+      FROM published_places p CROSS JOIN LATERAL unnest(p.categories) AS c(category)
      GROUP BY c.category ORDER BY c.category
 """)
 
 KIND_COUNTS = text("""
-    SELECT kind, count(*) FROM places WHERE deleted_at IS NULL GROUP BY kind
+    SELECT kind, count(*) FROM published_places GROUP BY kind
 """)
 
 PLACE = text("""
     SELECT p.id, p.kind, p.name, p.description, p.categories, p.website, p.accessibility,
            p.opening_hours, p.last_verified, p.location_precision, p.ward_code,
-           w.name AS ward_name, p.neighbourhood_codes,
-           CASE WHEN p.location_precision = 'area' THEN NULL ELSE p.address END AS address,
-           CASE WHEN p.location_precision = 'area' THEN NULL ELSE p.postcode END AS postcode,
-           CASE WHEN p.phone_public THEN p.phone END AS phone,
-           CASE WHEN p.email_public THEN p.email END AS email,
-           ST_AsGeoJSON(p.public_geom, 6)::json AS geometry,
+           w.name AS ward_name, p.neighbourhood_codes, p.address, p.postcode, p.phone, p.email,
+           ST_AsGeoJSON(p.shape, 6)::json AS geometry,
            ca.operator, ca.volunteering, ca.booking_url,
            tb.transfer_date, tb.tenure, tb.receiving_organisation, tb.former_use,
            coalesce(m.area_served, h.area_served) AS area_served, m.links,
            h.hub_type, h.services
-      FROM places p
+      FROM published_places p
       LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
       LEFT JOIN community_assets ca ON ca.place_id = p.id
       LEFT JOIN transferred_buildings tb ON tb.place_id = p.id
       LEFT JOIN mutual_aid_groups m ON m.place_id = p.id
       LEFT JOIN hubs h ON h.place_id = p.id
-     WHERE p.id = :id AND p.deleted_at IS NULL
+     WHERE p.id = :id
 """)
 
 PLACE_LINKS = text("""
     SELECT l.relation, 'from' AS direction, o.id, o.name, o.kind
-      FROM place_links l JOIN places o ON o.id = l.to_place_id AND o.deleted_at IS NULL
+      FROM place_links l JOIN published_places o ON o.id = l.to_place_id
      WHERE l.from_place_id = :id
     UNION ALL
     SELECT l.relation, 'to', o.id, o.name, o.kind
-      FROM place_links l JOIN places o ON o.id = l.from_place_id AND o.deleted_at IS NULL
+      FROM place_links l JOIN published_places o ON o.id = l.from_place_id
      WHERE l.to_place_id = :id
      ORDER BY 1, 2, 4
 """)
@@ -168,7 +164,7 @@ WARD_TABLE = text("""
                AND ST_Area(ST_Intersection(n.geom_bng, w.geom_bng)) > 0.001 * ST_Area(n.geom_bng)
            ) AS neighbourhoods
       FROM areas w
-      LEFT JOIN places p ON p.ward_code = w.code AND p.deleted_at IS NULL
+      LEFT JOIN published_places p ON p.ward_code = w.code
      WHERE w.kind = 'ward'
      GROUP BY w.id
      ORDER BY w.name
@@ -198,10 +194,9 @@ OVERLAPPING = text("""
 
 AREA_PLACES = text("""
     SELECT p.id, p.kind, p.name, p.categories, p.location_precision,
-           ST_X(ST_PointOnSurface(p.public_geom)) AS lon, ST_Y(ST_PointOnSurface(p.public_geom)) AS lat
-      FROM places p
-     WHERE p.deleted_at IS NULL
-       AND ((:kind = 'ward' AND p.ward_code = :code)
+           ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
+      FROM published_places p
+     WHERE ((:kind = 'ward' AND p.ward_code = :code)
             OR (:kind = 'neighbourhood' AND :code = ANY(p.neighbourhood_codes)))
      ORDER BY lower(p.name), p.id
 """)
@@ -221,7 +216,7 @@ def place_page(connection, place_filter: PlaceFilter, page: int = 1) -> PlacePag
 
 
 def _count(connection, place_filter: PlaceFilter) -> int:
-    return connection.execute(text("SELECT count(*) FROM places p" + FILTERED),
+    return connection.execute(text("SELECT count(*) FROM published_places p" + FILTERED),
                               place_filter.params()).scalar_one()
 
 

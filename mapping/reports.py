@@ -20,7 +20,7 @@ REASONS = {
 
 def _place(connection, place_id: int):
     row = connection.execute(text(
-        "SELECT id, name FROM places WHERE id = :id AND deleted_at IS NULL"),
+        "SELECT id, name FROM published_places WHERE id = :id"),
         {"id": place_id}).mappings().first()
     if row is None:
         abort(404, description="There is no place with that number.")

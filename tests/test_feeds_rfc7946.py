@@ -106,15 +106,13 @@ def test_nearest_and_single_features_are_rfc7946(client, demo_data):
 def test_clockwise_polygons_are_served_counter_clockwise(client, db):
     from sqlalchemy import text
 
-    clockwise = "POLYGON((-1.78 53.64, -1.78 53.65, -1.77 53.65, -1.77 53.64, -1.78 53.64))"
     with db.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO places (kind, source, source_id, name, geom) VALUES ('transferred_building',"
-            " 't', '1', 'Hall', ST_GeomFromText(:w, 4326))"), {"w": clockwise})
         connection.execute(text(
             "INSERT INTO areas (kind, code, name, geom) VALUES ('ward', 'W1', 'W', ST_Multi("
             "ST_GeomFromText('POLYGON((-1.8 53.6, -1.8 53.7, -1.7 53.7, -1.7 53.6, -1.8 53.6))', 4326)))"))
-    for url in ("/ogc/collections/transferred-buildings/items", "/layers/wards.geojson"):
+    # Place layers publish points (a footprint is drawn on the place's own page); the
+    # boundary layers publish polygons.
+    for url in ("/ogc/collections/wards/items", "/layers/wards.geojson"):
         document = check_geojson(client.get(url))
         ring = document["features"][0]["geometry"]["coordinates"]
         ring = ring[0] if document["features"][0]["geometry"]["type"] == "Polygon" else ring[0][0]

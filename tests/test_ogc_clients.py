@@ -84,7 +84,7 @@ def test_pyogrio_reads_in_the_storage_crs_and_filters_by_bbox(live_server, demo_
         assert "CRS84" in crs
     with db.connect() as connection:
         expected = connection.execute(text(
-            "SELECT count(*) FROM places WHERE deleted_at IS NULL AND ST_Intersects(public_geom, "
+            "SELECT count(*) FROM places WHERE deleted_at IS NULL AND ST_Intersects(public_point, "
             "ST_MakeEnvelope(:a, :b, :c, :d, 4326))"),
             dict(zip("abcd", bbox))).scalar()
     assert read["bbox"] == expected > 0

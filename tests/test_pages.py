@@ -135,7 +135,7 @@ def test_a_postcode_lists_the_nearest_places_in_true_distance_order(client, demo
     html, parsed = page(client, "/?postcode=" + postcode.lower().replace(" ", ""))
     with db.connect() as connection:
         expected = connection.execute(text(
-            "SELECT p.id, ST_Distance(p.public_geom_bng, pc.geom_bng), p.location_precision "
+            "SELECT p.id, ST_Distance(p.public_point_bng, pc.geom_bng), p.location_precision "
             "FROM places p, postcodes pc WHERE pc.postcode = :pc ORDER BY 2, 1 LIMIT 20"),
             {"pc": postcode}).all()
     assert parsed.result_ids == [place_id for place_id, _, _ in expected]

@@ -110,7 +110,7 @@ def load_gb_postcodes(db, tmp_path, wanted: dict[str, str],
 def distances_from(connection, lon: float, lat: float) -> dict[int, float]:
     """Every published place's distance from a point, on the grid, in metres."""
     return dict(connection.execute(text("""
-        SELECT p.id, ST_Distance(ST_Transform(p.public_geom, 27700),
+        SELECT p.id, ST_Distance(p.public_point_bng,
                                  ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 27700))
           FROM places p WHERE p.deleted_at IS NULL"""), {"lon": lon, "lat": lat}).all())
 

@@ -1,5 +1,5 @@
 """Where a place may be shown: an area-level place is published at its coverage area or
-its neighbourhood or ward, never at the point it was imported with."""
+inside its own ward and LSOA, never at the point it was imported with."""
 from sqlalchemy import text
 
 WARD = "POLYGON((-1.80 53.60, -1.70 53.60, -1.70 53.70, -1.80 53.70, -1.80 53.60))"
@@ -31,20 +31,41 @@ def test_exact_places_are_published_where_they_are(db):
     assert shown == real == "POINT(-1.75 53.65)"
 
 
-def test_an_area_level_place_is_shown_at_its_neighbourhood_or_ward_never_its_point(db):
+EAST_WARD = "POLYGON((-1.70 53.60, -1.60 53.60, -1.60 53.70, -1.70 53.70, -1.70 53.60))"
+# A neighbourhood and an LSOA that straddle the two wards, as real ones do.
+STRADDLING = "POLYGON((-1.72 53.64, -1.66 53.64, -1.66 53.66, -1.72 53.66, -1.72 53.64))"
+
+
+def inside(connection, wkt_point, code):
+    return connection.execute(text(
+        "SELECT ST_Intersects(geom, ST_GeomFromText(:p, 4326)) FROM areas WHERE code = :c"),
+        {"p": wkt_point, "c": code}).scalar()
+
+
+def test_an_area_level_place_is_shown_inside_its_own_ward_and_lsoa_never_its_point(db):
     with db.begin() as connection:
         area(connection, "ward", "W", WARD)
-        area(connection, "neighbourhood", "N", NEIGHBOURHOOD)
-        in_neighbourhood = place(connection, "a", -1.7523, 53.6511, "area")
-        in_ward_only = place(connection, "b", -1.7811, 53.6123, "area")
-        outside = place(connection, "c", -1.9876, 53.5432, "area")
-        shown = {pid: public(connection, pid)[0] for pid in (in_neighbourhood, in_ward_only, outside)}
-        neighbourhood_point = connection.execute(text(
-            "SELECT ST_AsText(ST_PointOnSurface(geom)) FROM areas WHERE code = 'N'")).scalar()
+        area(connection, "ward", "E", EAST_WARD)
+        area(connection, "neighbourhood", "N", STRADDLING)
+        area(connection, "lsoa", "L", STRADDLING)
+        west = place(connection, "a", -1.7123, 53.6511, "area")
+        east = place(connection, "b", -1.6711, 53.6523, "area")
+        ward_only = place(connection, "c", -1.7811, 53.6123, "area")
+        outside = place(connection, "d", -1.9876, 53.5432, "area")
+        shown = {pid: public(connection, pid)[0] for pid in (west, east, ward_only, outside)}
+        # Each is shown in its own ward, in the part of its LSOA that lies in that ward.
+        assert inside(connection, shown[west], "W") and not inside(connection, shown[west], "E")
+        assert inside(connection, shown[west], "L")
+        assert inside(connection, shown[east], "E") and not inside(connection, shown[east], "W")
+        assert inside(connection, shown[east], "L")
         ward_point = connection.execute(text(
             "SELECT ST_AsText(ST_PointOnSurface(geom)) FROM areas WHERE code = 'W'")).scalar()
-    assert shown[in_neighbourhood] == neighbourhood_point
-    assert shown[in_ward_only] == ward_point
+        wards = dict(connection.execute(text("SELECT id, ward_code FROM places")).all())
+    assert shown[ward_only] == ward_point
+    assert wards[west] is None or wards[west] == "W"
+    for pid, real in ((west, "-1.7123 53.6511"), (east, "-1.6711 53.6523"),
+                      (ward_only, "-1.7811 53.6123")):
+        assert shown[pid] != f"POINT({real})"
     assert shown[outside] != "POINT(-1.9876 53.5432)"
     assert "-1.9876" not in shown[outside] and "53.5432" not in shown[outside]
 

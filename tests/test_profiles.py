@@ -28,7 +28,7 @@ def world(demo_data, db):
             "SELECT kind, code, name, population, ST_AsBinary(geom_bng) AS g FROM areas"))}
         places = connection.execute(text(
             "SELECT id, kind, categories, ward_code, neighbourhood_codes, "
-            "ST_AsBinary(public_geom_bng) AS g FROM places WHERE deleted_at IS NULL")).all()
+            "ST_AsBinary(public_point_bng) AS g FROM places WHERE deleted_at IS NULL")).all()
     return {
         "areas": {key: (row, _geometry(row.g)) for key, row in areas.items()},
         "places": [(row, _geometry(row.g)) for row in places],
@@ -121,7 +121,7 @@ def test_gaps_are_the_points_farthest_from_each_kind(db, world, code):
         assert truth - 2 * gap["precision_m"] - 25 <= gap["distance_m"] <= truth + 25, gap
         with db.connect() as connection:
             point, check = connection.execute(text(
-                "SELECT ST_AsBinary(p), (SELECT min(ST_Distance(public_geom_bng, p)) FROM places "
+                "SELECT ST_AsBinary(p), (SELECT min(ST_Distance(public_point_bng, p)) FROM places "
                 "WHERE kind = :k AND deleted_at IS NULL) FROM ST_Transform(ST_SetSRID("
                 "ST_MakePoint(:lon, :lat), 4326), 27700) AS p"),
                 {"k": gap["kind"], "lon": gap["lon"], "lat": gap["lat"]}).one()

@@ -49,7 +49,7 @@ def listed_ids(page) -> list[int]:
 def nearest_by_sql(db, postcode, limit=20) -> list[tuple[int, float, str]]:
     with db.connect() as connection:
         return [tuple(r) for r in connection.execute(text(
-            "SELECT p.id, ST_Distance(p.public_geom_bng, pc.geom_bng) AS d, p.location_precision "
+            "SELECT p.id, ST_Distance(p.public_point_bng, pc.geom_bng) AS d, p.location_precision "
             "FROM places p, postcodes pc "
             "WHERE pc.postcode = :postcode AND p.deleted_at IS NULL ORDER BY d, p.id LIMIT :limit"),
             {"postcode": postcode, "limit": limit})]
@@ -282,7 +282,7 @@ def test_the_finder_works_without_javascript(browse, demo_data, db, screenshot):
     with db.connect() as connection:
         expected = connection.execute(text(
             "SELECT p.id FROM places p, postcodes pc WHERE pc.postcode = :pc "
-            "AND p.kind <> 'mutual_aid_group' ORDER BY ST_Distance(p.public_geom_bng, pc.geom_bng), p.id "
+            "AND p.kind <> 'mutual_aid_group' ORDER BY ST_Distance(p.public_point_bng, pc.geom_bng), p.id "
             "LIMIT 20"), {"pc": postcode}).scalars().all()
     assert listed_ids(page) == expected
     screenshot(page, "resident-no-javascript")
