@@ -12,6 +12,8 @@
 
   var PAGE = 50;
   var KIRKLEES = [53.645, -1.78];
+  // Until the wards arrive (or if they never do), the district is this box around its middle.
+  var DISTRICT_METRES = 30000;
   var list = document.getElementById("results-list");
   var heading = document.getElementById("results-heading");
   var summary = document.getElementById("results-summary");
@@ -24,6 +26,9 @@
     showCoverageOnHover: false,
     maxClusterRadius: 45,
     spiderfyOnMaxZoom: true,
+    // Every place is drawn, not only those near the view: a list kept from a national
+    // export has most of its places far from Kirklees, and they are still on the map.
+    removeOutsideVisibleBounds: false,
     iconCreateFunction: AM.clusterIcon
   }).addTo(map);
   var originLayer = L.layerGroup().addTo(map);
@@ -182,13 +187,19 @@
     if (!moving) AM.ready(mapElement);
   }
 
-  /* Shows these markers (and where the search is from). Returns whether the map is still
-     moving, in which case it is ready once it stops. */
+  var district = L.latLng(KIRKLEES).toBounds(DISTRICT_METRES);
+
+  /* Shows these markers (and where the search is from); those in the district when there
+     are any, since places spread across the world would need a view wider than the map's
+     least zoom, which would then show an empty patch in the middle of them. Returns
+     whether the map is still moving, in which case it is ready once it stops. */
   function fitTo(shown, jump) {
+    var near = shown.filter(function (marker) { return district.contains(marker.getLatLng()); });
     var bounds = L.latLngBounds([]);
-    shown.forEach(function (marker) { bounds.extend(marker.getLatLng()); });
+    (near.length ? near : shown).forEach(function (marker) { bounds.extend(marker.getLatLng()); });
     if (state.origin) bounds.extend([state.origin.lat, state.origin.lon]);
     if (!bounds.isValid()) return false;
+    if (map.getBoundsZoom(bounds, false, L.point(60, 60)) < map.getMinZoom()) bounds = district;
     if (jump) {
       map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15, animate: false });
       return false;
