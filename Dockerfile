@@ -12,6 +12,8 @@ COPY layers ./layers
 COPY importers ./importers
 COPY templates ./templates
 COPY static ./static
+# The district's open reference data, which `assetmap demo` loads (data/LICENCES).
+COPY data ./data
 COPY package.json package-lock.json .npmrc ./
 RUN pip install --no-cache-dir -e . \
  && npm ci --omit=dev --no-audit --no-fund
