@@ -54,3 +54,12 @@ def parse_crs(value: str | None, parameter: str) -> Crs:
         raise ApiError(400, f"{parameter} {value!r} is not supported; use one of "
                             + ", ".join(c.uri for c in SUPPORTED), parameter=parameter)
     return crs
+
+
+def legacy_crs_member(crs: Crs) -> dict:
+    """What names `crs` inside a GeoJSON document: nothing for CRS84 (RFC 7946 has no `crs`
+    member), otherwise the GeoJSON 2008 `crs` member with the EPSG code, which GDAL and
+    QGIS read, so a saved file opens in the right place."""
+    if crs == CRS84:
+        return {}
+    return {"crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{crs.srid}"}}}

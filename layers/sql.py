@@ -136,7 +136,8 @@ class LayerSQL:
         else:
             # RFC 7946: exterior rings counter-clockwise, holes clockwise.
             geometry = f"ST_ForcePolygonCCW({self.source.geom})"
-        # Option 0: never a "crs" member (RFC 7946 removed it).
+        # Option 0: no "crs" member in a geometry; a document not in CRS84 names its CRS
+        # once, at the top (layers.crs.legacy_crs_member).
         return f"ST_AsGeoJSON({geometry}, {crs.decimals}, 0)"
 
     def _property_columns(self, extra: tuple[tuple[str, str], ...] = ()) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from flask import Blueprint
 
+from layers.crs import legacy_crs_member
 from layers.profiles import area_profile
 from layers.query import check_known, parse_limit, parse_query, single
 from layers.registry import LAYERS, get_layer
@@ -88,6 +89,7 @@ def download(api: ApiRequest, layer_id: str, fmt: str):
     s = settings()
     if fmt == "geojson":
         head = json.dumps({"type": "FeatureCollection", "name": layer.id,
+                           **legacy_crs_member(query.crs),
                            "attribution": s.data_attribution, "licence": s.data_licence},
                           ensure_ascii=False, separators=(",", ":"))[:-1] + ',"features":['
         chunks = _joined(result, head, "]}\n", ",")

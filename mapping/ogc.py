@@ -308,7 +308,9 @@ def items(api: ApiRequest, collection_id: str):
         features = json.loads("[" + row["features"] + "]")
         return _html("items.html", api, headers, layer=layer, features=features, links=links,
                      matched=matched, returned=returned, query=query, timestamp=timestamp)
-    body = ('{"type":"FeatureCollection","features":[' + row["features"] + "],"
+    head = json.dumps({"type": "FeatureCollection", **crs_module.legacy_crs_member(query.crs)},
+                      separators=(",", ":"))[:-1]
+    body = (head + ',"features":[' + row["features"] + "],"
             f'"numberMatched":{matched},"numberReturned":{returned},'
             f'"timeStamp":"{timestamp}","links":'
             + json.dumps(links, separators=(",", ":")) + "}")
@@ -342,7 +344,10 @@ def item(api: ApiRequest, collection_id: str, feature_id: str):
     if fmt == "html":
         return _html("item.html", api, headers, layer=layer, feature=json.loads(row["feature"]),
                      links=links)
-    body = row["feature"][:-1] + ',"links":' + json.dumps(links, separators=(",", ":")) + "}"
+    # The feature's text ends in "}": the members after it are appended in its place.
+    tail = json.dumps({**crs_module.legacy_crs_member(query.crs), "links": links},
+                      separators=(",", ":"))
+    body = row["feature"][:-1] + "," + tail[1:]
     return {**headers, "Content-Type": GEOJSON, "Vary-Accept": True}, 200, body
 
 

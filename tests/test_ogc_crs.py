@@ -41,6 +41,12 @@ def test_conf_crs_storageCrs(client, demo_data):
         assert collection["storageCrs"] in collection["crs"]
 
 
+# What GDAL and QGIS read from a saved file: the GeoJSON 2008 `crs` member (RFC 7946 has none).
+CRS_MEMBER = {CRS84: None,
+              EPSG4326: {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4326"}},
+              BNG: {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}}
+
+
 @pytest.mark.parametrize("crs", [CRS84, EPSG4326, BNG])
 def test_conf_crs_crs_parameter(client, demo_data, crs):
     for collection in collections(client):
@@ -48,11 +54,13 @@ def test_conf_crs_crs_parameter(client, demo_data, crs):
                            query_string={"crs": crs, "limit": 3})
         assert items.status_code == 200
         assert items.headers["Content-Crs"] == f"<{crs}>"
+        assert items.get_json().get("crs") == CRS_MEMBER[crs]
         feature_id = items.get_json()["features"][0]["id"]
         single = client.get(f"/ogc/collections/{collection['id']}/items/{feature_id}",
                             query_string={"crs": crs})
         assert single.status_code == 200 and single.headers["Content-Crs"] == f"<{crs}>"
-        assert "crs" not in single.get_json()
+        assert single.get_json().get("crs") == CRS_MEMBER[crs]
+        assert single.get_json()["links"], "the members after the feature's own are kept"
 
 
 def test_conf_crs_crs_parameter_invalid(client, demo_data):
