@@ -201,7 +201,11 @@
     if (!bounds.isValid()) return false;
     if (map.getBoundsZoom(bounds, false, L.point(60, 60)) < map.getMinZoom()) bounds = district;
     if (jump) {
+      // Off the map while it jumps, so the clusters are made once at the new zoom and no
+      // cluster animation is left running: during one, a tap on a cluster does not spread it.
+      map.removeLayer(clusters);
       map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15, animate: false });
+      map.addLayer(clusters);
       return false;
     }
     map.once("moveend", function () { AM.ready(mapElement); });
