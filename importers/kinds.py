@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from importers import values
 from importers.fields import Field
+from layers import kinds
 
 # Fields stored in `places`, in order of priority when matching columns.
 PLACE_FIELDS = (
@@ -72,23 +73,34 @@ LOCATION_FIELDS = (
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of place: its CLI name, its detail table and that table's fields."""
-    command: str
-    kind: str
-    table: str
+    """One kind of place as a file is read into it: the kind (layers/kinds.py) and how a
+    file's columns become its detail table's fields."""
+    place: kinds.PlaceKind
     fields: tuple[Field, ...]
-    # Whether phone and e-mail are shown on the map unless a column or option says.
-    contacts_public: bool
     # Values for the detail table's NOT NULL columns when the file has none.
     defaults: tuple[tuple[str, str], ...] = ()
+    # A file with links and no website column gives the first link as the website.
+    website_from_links: bool = False
 
     @property
-    def label(self) -> str:
-        return self.command
+    def command(self) -> str:
+        return self.place.command
+
+    @property
+    def kind(self) -> str:
+        return self.place.id
+
+    @property
+    def table(self) -> str:
+        return self.place.table
+
+    @property
+    def contacts_public(self) -> bool:
+        return self.place.contacts_public
 
 
 KINDS = {kind.command: kind for kind in (
-    Kind("assets", "community_asset", "community_assets", (
+    Kind(kinds.COMMUNITY_ASSET, (
         Field("operator", values.text, ("run_by", "managed_by", "operated_by", "provider"),
               column="operator"),
         Field("volunteering", values.boolean, ("volunteers", "volunteers_wanted",
@@ -96,8 +108,8 @@ KINDS = {kind.command: kind for kind in (
               column="volunteering", sql_type="boolean"),
         Field("booking_url", values.url, ("booking", "booking_link", "book_online"),
               column="booking_url", on_invalid="warning"),
-    ), contacts_public=True, defaults=(("volunteering", "false"),)),
-    Kind("transfers", "transferred_building", "transferred_buildings", (
+    ), defaults=(("volunteering", "false"),)),
+    Kind(kinds.TRANSFERRED_BUILDING, (
         Field("transfer_date", values.date, ("date_transferred", "date_of_transfer",
                                              "transferred", "completion_date"),
               column="transfer_date", sql_type="date"),
@@ -112,8 +124,8 @@ KINDS = {kind.command: kind for kind in (
         Field("former_use", values.text, ("previous_use", "formerly", "original_use"),
               column="former_use"),
         Field("uprn", values.text, (), column="uprn"),
-    ), contacts_public=True),
-    Kind("mutual-aid", "mutual_aid_group", "mutual_aid_groups", (
+    )),
+    Kind(kinds.MUTUAL_AID_GROUP, (
         Field("area_served", values.text, ("area", "served_area", "location_name",
                                            "coverage_name"), column="area_served"),
         Field("links", values.url_list, ("link", "link_facebook", "facebook", "links_facebook",
@@ -121,8 +133,8 @@ KINDS = {kind.command: kind for kind in (
               on_invalid="warning"),
         Field("coverage", values.text, ("location_poly", "coverage_area", "coverage_wkt"),
               column="coverage", sql_type="geometry"),
-    ), contacts_public=False, defaults=(("links", "'{}'"),)),
-    Kind("hubs", "hub", "hubs", (
+    ), defaults=(("links", "'{}'"),), website_from_links=True),
+    Kind(kinds.HUB, (
         Field("hub_type", values.choice(
             {"responsehub": "response_hub", "response": "response_hub",
              "communityresponsehub": "response_hub", "hub": "response_hub",
@@ -133,5 +145,5 @@ KINDS = {kind.command: kind for kind in (
               sql_type="text[]"),
         Field("area_served", values.text, ("area", "served_area", "location_name"),
               column="area_served"),
-    ), contacts_public=True, defaults=(("hub_type", "'response_hub'"), ("services", "'{}'"))),
+    ), defaults=(("hub_type", "'response_hub'"), ("services", "'{}'"))),
 )}

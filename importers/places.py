@@ -121,7 +121,7 @@ class PlaceImporter(Importer):
             self.mapped |= {"phone_public", "email_public"}
         if self.options.precision:
             self.mapped.add("location_precision")
-        self.website_from_links = (self.kind.kind == "mutual_aid_group" and "links" in columns
+        self.website_from_links = (self.kind.website_from_links and "links" in columns
                                    and "website" not in columns)
         if self.website_from_links:
             self.mapped.add("website")

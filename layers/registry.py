@@ -9,19 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PLACE_KINDS = ("community_asset", "transferred_building", "mutual_aid_group", "hub")
+from layers.kinds import KINDS, PRECISIONS, Field, PlaceKind, all_detail_fields
 
-
-@dataclass(frozen=True)
-class Field:
-    """A published property: its name, the SQL that yields it, and its JSON Schema type."""
-
-    name: str
-    sql: str
-    # string, integer, number, boolean, date, date-time or string[]
-    type: str
-    title: str
-    enum: tuple[str, ...] | None = None
+PLACE_KINDS = tuple(KINDS)
 
 
 @dataclass(frozen=True)
@@ -98,7 +88,7 @@ PLACE_FIELDS = (
     Field("accessibility", "p.accessibility", "string", "Accessibility"),
     Field("last_verified", "p.last_verified", "date", "Last checked"),
     Field("location_precision", "p.location_precision", "string", "Location precision",
-          ("exact", "street", "area")),
+          PRECISIONS),
     Field("ward_code", "p.ward_code", "string", "Ward code"),
     Field("ward_name", "w.name", "string", "Ward"),
     Field("neighbourhood_codes", "p.neighbourhood_codes", "string[]",
@@ -106,45 +96,9 @@ PLACE_FIELDS = (
     Field("updated_at", "p.updated_at", "date-time", "Last updated"),
 )
 
-COMMUNITY_ASSET_FIELDS = (
-    Field("operator", "ca.operator", "string", "Run by"),
-    Field("volunteering", "ca.volunteering", "boolean", "Offers volunteering"),
-    Field("booking_url", "ca.booking_url", "string", "Booking link"),
-)
-TRANSFERRED_BUILDING_FIELDS = (
-    Field("transfer_date", "tb.transfer_date", "date", "Transferred on"),
-    Field("tenure", "tb.tenure", "string", "Tenure", ("freehold", "leasehold", "licence")),
-    Field("lease_end", "tb.lease_end", "date", "Lease ends"),
-    Field("receiving_organisation", "tb.receiving_organisation", "string",
-          "Receiving organisation"),
-    Field("former_use", "tb.former_use", "string", "Former use"),
-    Field("uprn", "tb.uprn", "string", "UPRN"),
-)
-MUTUAL_AID_FIELDS = (
-    Field("area_served", "mg.area_served", "string", "Area served"),
-    Field("links", "mg.links", "string[]", "Links"),
-)
-HUB_FIELDS = (
-    Field("hub_type", "h.hub_type", "string", "Type of hub", ("response_hub", "anchor_organisation")),
-    Field("services", "h.services", "string[]", "Services"),
-    Field("area_served", "h.area_served", "string", "Area served"),
-)
-DETAIL_JOINS = {
-    "community_asset": "LEFT JOIN community_assets ca ON ca.place_id = p.id",
-    "transferred_building": "LEFT JOIN transferred_buildings tb ON tb.place_id = p.id",
-    "mutual_aid_group": "LEFT JOIN mutual_aid_groups mg ON mg.place_id = p.id",
-    "hub": "LEFT JOIN hubs h ON h.place_id = p.id",
-}
 # The places layer carries every kind's detail fields (null where they do not apply), so
 # its schema is the same on every row, as GDAL and spreadsheets expect.
-ALL_DETAIL_FIELDS = (
-    COMMUNITY_ASSET_FIELDS + TRANSFERRED_BUILDING_FIELDS
-    + (Field("area_served", "coalesce(mg.area_served, h.area_served)", "string", "Area served"),
-       Field("links", "mg.links", "string[]", "Links"),
-       Field("hub_type", "h.hub_type", "string", "Type of hub",
-             ("response_hub", "anchor_organisation")),
-       Field("services", "h.services", "string[]", "Services"))
-)
+ALL_DETAIL_FIELDS = all_detail_fields()
 
 PLACE_FILTERS = ("ward", "neighbourhood", "category", "q", "updated_since")
 PLACE_TILE_FIELDS = ("name", "kind", "categories", "ward_code", "location_precision")
@@ -165,12 +119,12 @@ AREA_FIELDS = (
 AREA_TILE_FIELDS = ("code", "name", "population", "imd_decile")
 
 
-def _place_layer(id, title, description, kind, details):
-    return Layer(id=id, title=title, description=description, source=PLACES,
-                 where=f"p.kind = '{kind}'", fields=PLACE_FIELDS + details,
-                 filters=PLACE_FILTERS, joins=(DETAIL_JOINS[kind],),
+def _place_layer(kind: PlaceKind) -> Layer:
+    return Layer(id=kind.layer, title=kind.plural, description=kind.description, source=PLACES,
+                 where=f"p.kind = '{kind.id}'", fields=PLACE_FIELDS + kind.fields,
+                 filters=PLACE_FILTERS, joins=(kind.join,),
                  tile_fields=PLACE_TILE_FIELDS, geometry="geometry-point",
-                 keywords=("community", kind.replace("_", " ")))
+                 keywords=("community", kind.id.replace("_", " ")))
 
 
 def _area_layer(id, title, description, kind, filters):
@@ -181,26 +135,12 @@ def _area_layer(id, title, description, kind, filters):
 
 
 LAYERS: dict[str, Layer] = {layer.id: layer for layer in (
-    _place_layer("community-assets", "Community assets",
-                 "Community centres, libraries, sports clubs, food banks, loneliness and "
-                 "mentoring groups, and other places that make up community life in Kirklees.",
-                 "community_asset", COMMUNITY_ASSET_FIELDS),
-    _place_layer("transferred-buildings", "Transferred buildings",
-                 "Buildings passed from the council to community organisations through "
-                 "community asset transfer.", "transferred_building",
-                 TRANSFERRED_BUILDING_FIELDS),
-    _place_layer("mutual-aid-groups", "Mutual aid groups",
-                 "Neighbourhood mutual aid groups. Groups run from volunteers' homes are shown "
-                 "at the area they cover, never at a home.", "mutual_aid_group",
-                 MUTUAL_AID_FIELDS),
-    _place_layer("hubs", "Community hubs",
-                 "The four Community Response Hubs and the eight voluntary and community "
-                 "sector anchor organisations.", "hub", HUB_FIELDS),
+    *(_place_layer(kind) for kind in KINDS.values()),
     Layer(id="places", title="All places",
           description="Every published place of all four kinds: community assets, "
                       "transferred buildings, mutual aid groups and hubs.",
           source=PLACES, where="TRUE", fields=PLACE_FIELDS + ALL_DETAIL_FIELDS,
-          filters=PLACE_FILTERS + ("kind",), joins=tuple(DETAIL_JOINS.values()),
+          filters=PLACE_FILTERS + ("kind",), joins=tuple(kind.join for kind in KINDS.values()),
           tile_fields=PLACE_TILE_FIELDS, geometry="geometry-point", keywords=("community",)),
     _area_layer("wards", "Wards", "Kirklees electoral wards, with their residents.",
                 "ward", ("ward", "q", "updated_since")),

@@ -7,6 +7,7 @@ import sys
 import click
 from sqlalchemy import text
 
+from layers.kinds import BY_COMMAND
 from mapping.config import DatabaseUrlError, Settings
 
 
@@ -274,7 +275,7 @@ def _engine():
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice(["assets", "transfers", "mutual-aid", "hubs"]))
+@click.argument("kind", type=click.Choice(list(BY_COMMAND)))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @_loading_options
 @click.option("--crs", help="The coordinates' CRS, e.g. EPSG:27700 (default: the file's, "

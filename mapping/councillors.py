@@ -14,6 +14,7 @@ from flask import (
 )
 
 from layers import profiles
+from layers.kinds import HUB, KINDS
 from mapping import db, printmap, queries
 from mapping.display import KIND_LABELS, KIND_SINGULAR, map_config, walking_distance
 from mapping.residents import place_url_template
@@ -34,9 +35,9 @@ PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 def measure_request() -> dict:
     args = request.args
     measure = args.get("measure") if args.get("measure") in MEASURES else "per_1000"
-    kind = args.get("kind") if args.get("kind") in queries.KINDS else ""
+    kind = args.get("kind") if args.get("kind") in KINDS else ""
     if measure == "coverage" and not kind:
-        kind = "hub"
+        kind = HUB.id
     distance = int(args["distance"]) if args.get("distance") in map(str, DISTANCES) else 800
     return {"measure": measure, "kind": kind, "distance": distance}
 
@@ -147,7 +148,7 @@ def load_area(kind: str, code: str, *, with_profile: bool = True) -> dict | None
         area["places"] = queries.area_places(connection, kind, code)
         area["profile"] = profiles.area_profile(connection, kind, code) if with_profile else None
         area["demo"] = queries.is_demo(connection)
-    counts = {k: sum(1 for p in area["places"] if p["kind"] == k) for k in queries.KINDS}
+    counts = {k: sum(1 for p in area["places"] if p["kind"] == k) for k in KINDS}
     area["counts"] = counts
     area["per_1000"] = queries.per_1000(len(area["places"]), area["population"])
     return area

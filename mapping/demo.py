@@ -19,6 +19,13 @@ from shapely.geometry import Point, Polygon, mapping
 from sqlalchemy import text
 
 from importers import VERSION as IMPORTER_VERSION
+from layers.kinds import (
+    COMMUNITY_ASSET,
+    HUB,
+    KINDS,
+    MUTUAL_AID_GROUP,
+    TRANSFERRED_BUILDING,
+)
 from mapping.config import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data"
@@ -111,8 +118,8 @@ def _places(rng, wards, postcodes):
             "description": description, "geom": geom, "postcode": postcode,
             "address": f"{rng.randint(1, 120)} {rng.choice(['High', 'Church', 'Station', 'Mill', 'King'])} "
                        f"{rng.choice(['Street', 'Road', 'Lane'])}, {ward['towns'][0]}",
-            "phone": _phone(rng), "phone_public": kind not in ("mutual_aid_group",),
-            "email": f"hello@{source_id}.example.org", "email_public": kind == "hub",
+            "phone": _phone(rng), "phone_public": KINDS[kind].contacts_public,
+            "email": f"hello@{source_id}.example.org", "email_public": kind == HUB.id,
             "website": f"https://{source_id}.example.org",
             "opening_hours": rng.choice(["Mo-Fr 09:00-17:00", "Tu,Th 10:00-14:00",
                                          "Sa 10:00-12:00", "By arrangement"]),
@@ -128,14 +135,14 @@ def _places(rng, wards, postcodes):
         for town in ward["towns"]:
             for template, categories, description in rng.sample(ASSET_TEMPLATES, 4):
                 lon, lat = _point_in(rng, ward)
-                add("community_asset", template.format(town=town), ward, categories, description,
+                add(COMMUNITY_ASSET.id, template.format(town=town), ward, categories, description,
                     Point(lon, lat), operator=f"{town} Community Association",
                     volunteering="volunteering" in categories or rng.random() < 0.3)
     for index in range(26):
         ward = wards[index % len(wards)]
         lon, lat = _point_in(rng, ward, 0.004)
         former = rng.choice(FORMER_USES)
-        add("transferred_building", f"{ward['towns'][index % 2]} {former.title()}", ward,
+        add(TRANSFERRED_BUILDING.id, f"{ward['towns'][index % 2]} {former.title()}", ward,
             ["community building"], f"Former council {former}, now run by the community.",
             _footprint(rng, lon, lat), transfer_date=f"{rng.randint(2012, 2025)}-04-01",
             tenure=rng.choice(["leasehold", "leasehold", "freehold", "licence"]),
@@ -144,20 +151,20 @@ def _places(rng, wards, postcodes):
         ward = wards[index % len(wards)]
         town = ward["towns"][index % 2]
         lon, lat = _point_in(rng, ward, 0.008)
-        add("mutual_aid_group", f"{town} Mutual Aid" + ("" if index < 46 else f" {index // 46 + 1}"),
+        add(MUTUAL_AID_GROUP.id, f"{town} Mutual Aid" + ("" if index < 46 else f" {index // 46 + 1}"),
             ward, ["mutual aid"], "Neighbours helping neighbours with shopping and prescriptions.",
             Point(lon, lat), precision="area", area_served=town,
             links=[f"https://facebook.example.org/groups/{town.lower().replace(' ', '')}{index}"])
     hub_wards = ["Dewsbury West", "Heckmondwike", "Newsome", "Holme Valley South"]
     for name, ward_name in zip(RESPONSE_HUBS, hub_wards):
         ward = next(w for w in wards if w["name"] == ward_name)
-        add("hub", f"{name} Community Response Hub", ward, ["community hub"],
+        add(HUB.id, f"{name} Community Response Hub", ward, ["community hub"],
             "Help with food, money, loneliness and getting involved.",
             Point(*_point_in(rng, ward, 0.002)), hub_type="response_hub",
             services=["food", "money advice", "befriending", "volunteering"])
     for index, name in enumerate(ANCHORS):
         ward = wards[(index * 3) % len(wards)]
-        add("hub", f"Kirklees {name}", ward, ["anchor organisation"],
+        add(HUB.id, f"Kirklees {name}", ward, ["anchor organisation"],
             "One of the eight voluntary and community sector anchor organisations.",
             Point(*_point_in(rng, ward, 0.003)), hub_type="anchor_organisation",
             services=["advice", "training", "grants"])
@@ -353,22 +360,22 @@ def remaining_note(connection) -> str | None:
 
 
 DETAILS = {
-    "community_asset": "INSERT INTO community_assets (place_id, operator, volunteering) "
+    COMMUNITY_ASSET.id: f"INSERT INTO {COMMUNITY_ASSET.table} (place_id, operator, volunteering) "
                        "SELECT id, operator, volunteering FROM json_to_recordset(CAST(:rows AS json)) "
                        "AS r(id bigint, operator text, volunteering boolean)",
-    "transferred_building": "INSERT INTO transferred_buildings (place_id, transfer_date, tenure, "
+    TRANSFERRED_BUILDING.id: f"INSERT INTO {TRANSFERRED_BUILDING.table} (place_id, transfer_date, tenure, "
                             "receiving_organisation, former_use) SELECT id, transfer_date, tenure, "
                             "receiving_organisation, former_use FROM json_to_recordset(CAST(:rows "
                             "AS json)) AS r(id bigint, transfer_date date, tenure text, "
                             "receiving_organisation text, former_use text)",
-    "mutual_aid_group": "INSERT INTO mutual_aid_groups (place_id, area_served, links, coverage) "
+    MUTUAL_AID_GROUP.id: f"INSERT INTO {MUTUAL_AID_GROUP.table} (place_id, area_served, links, coverage) "
                         "SELECT r.id, r.area_served, r.links, "
                         # Centred on a 1 km grid point, so the area does not point to a home.
                         "ST_Multi(ST_Transform(ST_Buffer(ST_SnapToGrid(p.geom_bng, 1000), 1500, 16), "
                         "4326)) "
                         "FROM json_to_recordset(CAST(:rows AS json)) AS r(id bigint, "
                         "area_served text, links text[]) JOIN places p ON p.id = r.id",
-    "hub": "INSERT INTO hubs (place_id, hub_type, services) SELECT id, hub_type, services "
+    HUB.id: f"INSERT INTO {HUB.table} (place_id, hub_type, services) SELECT id, hub_type, services "
            "FROM json_to_recordset(CAST(:rows AS json)) AS r(id bigint, hub_type text, "
            "services text[])",
 }
@@ -386,16 +393,16 @@ def _link(connection, places, ids):
     def centre(place):
         return place["geom"].centroid
 
-    buildings = [p for p in places if p["kind"] == "transferred_building"]
-    hubs = [p for p in places if p["kind"] == "hub" and p["extra"]["hub_type"] == "response_hub"]
+    buildings = [p for p in places if p["kind"] == TRANSFERRED_BUILDING.id]
+    hubs = [p for p in places if p["kind"] == HUB.id and p["extra"]["hub_type"] == "response_hub"]
     links = []
     for building in buildings:
-        nearby = sorted((p for p in places if p["kind"] == "community_asset"),
+        nearby = sorted((p for p in places if p["kind"] == COMMUNITY_ASSET.id),
                         key=lambda p: centre(p).distance(centre(building)))[:2]
         for asset in nearby:
             links.append((ids[asset["source_id"]], ids[building["source_id"]], "operates_from"))
     for place in places:
-        if place["kind"] == "hub":
+        if place["kind"] == HUB.id:
             continue
         hub = min(hubs, key=lambda h: centre(h).distance(centre(place)))
         links.append((ids[place["source_id"]], ids[hub["source_id"]], "part_of_hub"))

@@ -9,27 +9,13 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
-KIND_LABELS = {
-    "community_asset": "Community assets",
-    "transferred_building": "Transferred buildings",
-    "mutual_aid_group": "Mutual aid groups",
-    "hub": "Community hubs",
-}
-KIND_SINGULAR = {
-    "community_asset": "Community asset",
-    "transferred_building": "Transferred building",
-    "mutual_aid_group": "Mutual aid group",
-    "hub": "Community hub",
-}
-KIND_SHORT = {
-    "community_asset": "Assets",
-    "transferred_building": "Buildings",
-    "mutual_aid_group": "Mutual aid",
-    "hub": "Hubs",
-}
+from layers.kinds import KINDS
+
+KIND_LABELS = {kind.id: kind.plural for kind in KINDS.values()}
+KIND_SINGULAR = {kind.id: kind.singular for kind in KINDS.values()}
+KIND_SHORT = {kind.id: kind.short for kind in KINDS.values()}
 # Marker letters, so a kind is told apart by more than its colour.
-KIND_LETTERS = {"community_asset": "C", "transferred_building": "B", "mutual_aid_group": "M",
-                "hub": "H"}
+KIND_LETTERS = {kind.id: kind.letter for kind in KINDS.values()}
 
 # 4.8 km/h, the usual planning figure for walking; distances are straight lines.
 WALKING_METRES_PER_MINUTE = 80

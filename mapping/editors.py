@@ -16,9 +16,9 @@ from flask import (
 )
 from sqlalchemy import text
 
+from layers.kinds import KINDS, PRECISIONS
 from mapping import audit, db
 from mapping.auth import acting_user, require
-from mapping.models import KINDS, PRECISIONS
 
 bp = Blueprint("editors", __name__, url_prefix="/edit")
 
@@ -183,8 +183,7 @@ def new_place():
 
 
 def _insert_detail_row(connection, kind: str, place_id: int) -> None:
-    table = {"community_asset": "community_assets", "transferred_building": "transferred_buildings",
-             "mutual_aid_group": "mutual_aid_groups", "hub": "hubs"}[kind]
+    table = KINDS[kind].table
     connection.execute(text(f"INSERT INTO {table} (place_id) VALUES (:id)"), {"id": place_id})
 
 

@@ -13,15 +13,11 @@ import html
 import folium
 from shapely.geometry import shape
 
+from layers.kinds import KINDS
 from mapping.assets import vendor_url
 from mapping.display import KIND_LABELS
 
-KIND_COLOURS = {
-    "community_asset": "#1d70b8",
-    "transferred_building": "#6f3c97",
-    "mutual_aid_group": "#b35900",
-    "hub": "#00703c",
-}
+KIND_COLOURS = {kind.id: kind.colour for kind in KINDS.values()}
 
 
 def escape_for_folium(value: str) -> str:

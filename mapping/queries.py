@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 
 from layers.extents import VersionedCache
+from layers.kinds import KINDS
+from layers.registry import ALL_DETAIL_FIELDS
 
-KINDS = ("community_asset", "transferred_building", "mutual_aid_group", "hub")
 PAGE_SIZE = 50
 NEAREST_LIMIT = 20
 # Boundaries sent to browsers are simplified to about 5 m: invisible at ward scale.
@@ -119,21 +120,20 @@ KIND_COUNTS = text("""
     SELECT kind, count(*) FROM published_places GROUP BY kind
 """)
 
-PLACE = text("""
+# What each kind adds to a place, from the kind registry (layers/kinds.py).
+DETAIL_COLUMNS = ", ".join(f"{f.sql} AS {f.name}" for f in ALL_DETAIL_FIELDS)
+DETAIL_JOINS = " ".join(kind.join for kind in KINDS.values())
+COUNTS_BY_KIND = ", ".join(f"count(p.id) FILTER (WHERE p.kind = '{kind.id}') AS {kind.id}"
+                           for kind in KINDS.values())
+
+PLACE = text(f"""
     SELECT p.id, p.kind, p.name, p.description, p.categories, p.website, p.accessibility,
            p.opening_hours, p.last_verified, p.location_precision, p.ward_code,
            w.name AS ward_name, p.neighbourhood_codes, p.address, p.postcode, p.phone, p.email,
-           ST_AsGeoJSON(p.shape, 6)::json AS geometry,
-           ca.operator, ca.volunteering, ca.booking_url,
-           tb.transfer_date, tb.tenure, tb.receiving_organisation, tb.former_use,
-           coalesce(m.area_served, h.area_served) AS area_served, m.links,
-           h.hub_type, h.services
+           ST_AsGeoJSON(p.shape, 6)::json AS geometry, {DETAIL_COLUMNS}
       FROM published_places p
       LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
-      LEFT JOIN community_assets ca ON ca.place_id = p.id
-      LEFT JOIN transferred_buildings tb ON tb.place_id = p.id
-      LEFT JOIN mutual_aid_groups m ON m.place_id = p.id
-      LEFT JOIN hubs h ON h.place_id = p.id
+      {DETAIL_JOINS}
      WHERE p.id = :id
 """)
 
@@ -152,13 +152,9 @@ NEIGHBOURHOOD_NAMES = text("""
     SELECT code, name FROM areas WHERE kind = 'neighbourhood' AND code = ANY(:codes) ORDER BY name
 """)
 
-WARD_TABLE = text("""
+WARD_TABLE = text(f"""
     SELECT w.code, w.name, w.population,
-           count(p.id) AS places,
-           count(p.id) FILTER (WHERE p.kind = 'community_asset') AS community_asset,
-           count(p.id) FILTER (WHERE p.kind = 'transferred_building') AS transferred_building,
-           count(p.id) FILTER (WHERE p.kind = 'mutual_aid_group') AS mutual_aid_group,
-           count(p.id) FILTER (WHERE p.kind = 'hub') AS hub,
+           count(p.id) AS places, {COUNTS_BY_KIND},
            (SELECT count(*) FROM areas n
              WHERE n.kind = 'neighbourhood' AND ST_Intersects(n.geom, w.geom)
                AND ST_Area(ST_Intersection(n.geom_bng, w.geom_bng)) > 0.001 * ST_Area(n.geom_bng)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
+from layers.kinds import KINDS
 from mapping import db, postcode_search, queries
 from mapping.display import (
     KIND_LABELS,
@@ -24,7 +25,7 @@ MAP_PROPERTIES = "name,kind,categories,ward_name,location_precision"
 def finder_request() -> tuple[queries.PlaceFilter, postcode_search.Typed, int]:
     """The filter, postcode and page asked for in the query string, cleaned."""
     args = request.args
-    kinds = tuple(k for k in queries.KINDS if k in args.getlist("kind"))
+    kinds = tuple(k for k in KINDS if k in args.getlist("kind"))
     place_filter = queries.PlaceFilter(q=args.get("q", "").strip()[:MAX_QUERY], kinds=kinds,
                                        category=args.get("category", "").strip()[:MAX_QUERY])
     postcode = postcode_search.typed(args.get("postcode"))

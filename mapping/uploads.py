@@ -11,14 +11,15 @@ from werkzeug.utils import secure_filename
 
 from importers.base import Options
 from importers.places import import_places
+from layers.kinds import BY_COMMAND
 from mapping import audit, db, demo
 from mapping.auth import acting_user, require
 from mapping.errors import ApiError
 
 bp = Blueprint("uploads", __name__)
 
-KINDS = {"assets": "Community assets", "transfers": "Transferred buildings",
-         "mutual-aid": "Mutual aid groups", "hubs": "Community hubs"}
+# The import commands, as the form offers them: {command: what the file holds}.
+KINDS = {kind.command: kind.plural for kind in BY_COMMAND.values()}
 EXTENSIONS = {".csv", ".txt", ".tsv", ".json", ".geojson", ".zip", ".gpkg"}
 
 
