@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mapping.errors import ApiError
+from layers.errors import QueryError
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def parse_crs(value: str | None, parameter: str) -> Crs:
         return CRS84
     crs = _BY_NAME.get(value.strip().strip("[]<>"))
     if crs is None:
-        raise ApiError(400, f"{parameter} {value!r} is not supported; use one of "
-                            + ", ".join(c.uri for c in SUPPORTED), parameter=parameter)
+        raise QueryError(f"{parameter} {value!r} is not supported; use one of "
+                         + ", ".join(c.uri for c in SUPPORTED), parameter=parameter)
     return crs
 
 

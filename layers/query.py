@@ -7,12 +7,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
-from flask import current_app, has_app_context
-
 from layers.crs import CRS84, Crs, parse_crs
+from layers.errors import QueryError
 from layers.registry import PLACE_KINDS, Layer
-from mapping.config import Settings
-from mapping.errors import ApiError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -72,7 +69,7 @@ def single(args, name: str) -> str | None:
     if not values:
         return None
     if len(values) > 1:
-        raise ApiError(400, f"{name} is given {len(values)} times; give it once", parameter=name)
+        raise QueryError(f"{name} is given {len(values)} times; give it once", parameter=name)
     return values[0]
 
 
@@ -80,19 +77,19 @@ def check_known(args, allowed) -> None:
     """Refuse a parameter this resource does not define (OGC /req/core/query-param-unknown)."""
     unknown = sorted(set(args.keys()) - set(allowed))
     if unknown:
-        raise ApiError(400, f"unknown query parameter {unknown[0]!r}; this resource takes "
-                            + ", ".join(sorted(allowed)), parameter=unknown[0])
+        raise QueryError(f"unknown query parameter {unknown[0]!r}; this resource takes "
+                         + ", ".join(sorted(allowed)), parameter=unknown[0])
 
 
 def _number(text: str, parameter: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ApiError(400, f"{parameter} value {text!r} is not a number",
-                       parameter=parameter) from None
+        raise QueryError(f"{parameter} value {text!r} is not a number",
+                         parameter=parameter) from None
     if not math.isfinite(value):
-        raise ApiError(400, f"{parameter} value {text!r} is not a finite number",
-                       parameter=parameter)
+        raise QueryError(f"{parameter} value {text!r} is not a finite number",
+                         parameter=parameter)
     return value
 
 
@@ -121,27 +118,20 @@ def check_bbox_area(bbox: Bbox, max_area_km2: float, *, paged: bool = True) -> B
         return bbox
     whole = ("read the whole layer a page at a time (limit, offset)" if paged
              else "download the whole layer")
-    raise ApiError(400, f"bbox covers {_km2(area)} km², more than the {_km2(max_area_km2)} km² "
-                        f"a bbox may cover (MAX_BBOX_AREA_KM2): ask for a smaller box, or "
-                        f"leave bbox out to {whole}", parameter="bbox")
+    raise QueryError(f"bbox covers {_km2(area)} km², more than the {_km2(max_area_km2)} km² "
+                     f"a bbox may cover (MAX_BBOX_AREA_KM2): ask for a smaller box, or "
+                     f"leave bbox out to {whole}", parameter="bbox")
 
 
 def _km2(area: float) -> str:
     return f"{area:,.0f}" if area >= 100 else f"{area:.3g}"
 
 
-def max_bbox_area_km2() -> float:
-    """MAX_BBOX_AREA_KM2 of the app serving this request (its default outside one)."""
-    if has_app_context():
-        return current_app.extensions["assetmap.settings"].max_bbox_area_km2
-    return Settings().max_bbox_area_km2
-
-
 def parse_bbox(raw: str, crs: Crs) -> Bbox:
     parts = [p for p in raw.split(",")]
     if len(parts) not in (4, 6):
-        raise ApiError(400, f"bbox needs 4 numbers (or 6 with heights), got {len(parts)}",
-                       parameter="bbox")
+        raise QueryError(f"bbox needs 4 numbers (or 6 with heights), got {len(parts)}",
+                         parameter="bbox")
     numbers = [_number(p.strip(), "bbox") for p in parts]
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
@@ -153,19 +143,19 @@ def parse_bbox(raw: str, crs: Crs) -> Bbox:
     axis = ("latitude", "longitude") if crs.srid == 4326 else ("northing", "easting")
     for value in (miny, maxy):
         if not y0 <= value <= y1:
-            raise ApiError(400, f"bbox {axis[0]} {value:g} is outside {y0:g} to {y1:g}",
-                           parameter="bbox")
+            raise QueryError(f"bbox {axis[0]} {value:g} is outside {y0:g} to {y1:g}",
+                             parameter="bbox")
     for value in (minx, maxx):
         if not x0 <= value <= x1:
-            raise ApiError(400, f"bbox {axis[1]} {value:g} is outside {x0:g} to {x1:g}",
-                           parameter="bbox")
+            raise QueryError(f"bbox {axis[1]} {value:g} is outside {x0:g} to {x1:g}",
+                             parameter="bbox")
     if miny > maxy:
-        raise ApiError(400, f"bbox minimum {axis[0]} is greater than the maximum",
-                       parameter="bbox")
+        raise QueryError(f"bbox minimum {axis[0]} is greater than the maximum",
+                         parameter="bbox")
     if minx > maxx:
         if crs.srid != 4326:
-            raise ApiError(400, "bbox minimum easting is greater than the maximum",
-                           parameter="bbox")
+            raise QueryError("bbox minimum easting is greater than the maximum",
+                             parameter="bbox")
         # Longitude west > east: the box crosses the antimeridian.
         return Bbox(((minx, miny, 180.0, maxy), (-180.0, miny, maxx, maxy)), crs)
     return Bbox(((minx, miny, maxx, maxy),), crs)
@@ -179,9 +169,9 @@ def parse_limit(raw: str | None, default: int = DEFAULT_LIMIT,
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ApiError(400, f"{parameter} {raw!r} is not a whole number", parameter=parameter) from None
+        raise QueryError(f"{parameter} {raw!r} is not a whole number", parameter=parameter) from None
     if value < 1:
-        raise ApiError(400, f"{parameter} must be at least 1, got {value}", parameter=parameter)
+        raise QueryError(f"{parameter} must be at least 1, got {value}", parameter=parameter)
     if value > maximum:
         return maximum, True
     return value, False
@@ -193,9 +183,9 @@ def parse_offset(raw: str | None) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ApiError(400, f"offset {raw!r} is not a whole number", parameter="offset") from None
+        raise QueryError(f"offset {raw!r} is not a whole number", parameter="offset") from None
     if not 0 <= value <= MAX_OFFSET:
-        raise ApiError(400, f"offset must be from 0 to {MAX_OFFSET}", parameter="offset")
+        raise QueryError(f"offset must be from 0 to {MAX_OFFSET}", parameter="offset")
     return value
 
 
@@ -211,16 +201,16 @@ def parse_instant(text: str, parameter: str, *, end: bool = False) -> dt.datetim
             return value + dt.timedelta(days=1, microseconds=-1) if end else value
         value = dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise ApiError(400, f"{parameter} {text!r} is not an RFC 3339 date-time "
-                            "such as 2024-05-01T12:00:00Z or a date such as 2024-05-01",
-                       parameter=parameter) from None
+        raise QueryError(f"{parameter} {text!r} is not an RFC 3339 date-time "
+                         "such as 2024-05-01T12:00:00Z or a date such as 2024-05-01",
+                         parameter=parameter) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     try:
         # As UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
         return value.astimezone(dt.UTC)
     except OverflowError:
-        raise ApiError(400, f"{parameter} {text!r} is out of range", parameter=parameter) from None
+        raise QueryError(f"{parameter} {text!r} is out of range", parameter=parameter) from None
 
 
 def parse_datetime(raw: str) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -228,21 +218,21 @@ def parse_datetime(raw: str) -> tuple[dt.datetime | None, dt.datetime | None]:
     raw = raw.strip()
     if "/" not in raw:
         if raw in ("", ".."):
-            raise ApiError(400, "datetime is empty", parameter="datetime")
+            raise QueryError("datetime is empty", parameter="datetime")
         start = parse_instant(raw, "datetime")
         if len(raw) == 10:
             return start, parse_instant(raw, "datetime", end=True)
         return start, start
     if raw.count("/") > 1:
-        raise ApiError(400, "datetime interval has more than one '/'", parameter="datetime")
+        raise QueryError("datetime interval has more than one '/'", parameter="datetime")
     left, right = (part.strip() for part in raw.split("/"))
     if left in ("", "..") and right in ("", ".."):
-        raise ApiError(400, "datetime interval is open at both ends; give at least one",
-                       parameter="datetime")
+        raise QueryError("datetime interval is open at both ends; give at least one",
+                         parameter="datetime")
     start = None if left in ("", "..") else parse_instant(left, "datetime")
     end = None if right in ("", "..") else parse_instant(right, "datetime", end=True)
     if start and end and start > end:
-        raise ApiError(400, "datetime interval starts after it ends", parameter="datetime")
+        raise QueryError("datetime interval starts after it ends", parameter="datetime")
     return start, end
 
 
@@ -251,10 +241,10 @@ def _text(raw: str, parameter: str) -> str:
     given, which is what the OpenAPI document's maxLength measures)."""
     value = raw.strip(WHITESPACE)
     if not value:
-        raise ApiError(400, f"{parameter} is empty", parameter=parameter)
+        raise QueryError(f"{parameter} is empty", parameter=parameter)
     if len(raw) > MAX_TEXT:
-        raise ApiError(400, f"{parameter} is longer than {MAX_TEXT} characters",
-                       parameter=parameter)
+        raise QueryError(f"{parameter} is longer than {MAX_TEXT} characters",
+                         parameter=parameter)
     return value
 
 
@@ -267,8 +257,8 @@ def parse_kinds(raw: str) -> tuple[str, ...]:
     kinds = _list(raw, "kind")
     for kind in kinds:
         if kind not in PLACE_KINDS:
-            raise ApiError(400, f"kind {kind!r} is not one of " + ", ".join(PLACE_KINDS),
-                           parameter="kind")
+            raise QueryError(f"kind {kind!r} is not one of " + ", ".join(PLACE_KINDS),
+                             parameter="kind")
     return kinds
 
 
@@ -276,7 +266,7 @@ def parse_properties(raw: str, layer: Layer) -> tuple[str, ...]:
     names = _list(raw, "properties")
     for name in names:
         if layer.field(name) is None:
-            raise ApiError(400, f"{layer.id} has no property {name!r}", parameter="properties")
+            raise QueryError(f"{layer.id} has no property {name!r}", parameter="properties")
     return names
 
 
@@ -286,18 +276,19 @@ FILTER_PARAMETERS = ("ward", "neighbourhood", "category", "q", "updated_since", 
 
 def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True,
                 spatial: bool = True, default_limit: int = DEFAULT_LIMIT,
-                max_limit: int = MAX_LIMIT) -> Query:
+                max_limit: int = MAX_LIMIT, max_bbox_area_km2: float | None = None) -> Query:
     """Read `crs` and `properties`, and when asked for the filters `layer` takes, bbox and
     datetime, and paging, from `args`. Unknown parameters are the caller's to refuse
-    (check_known)."""
+    (check_known). A bbox covering more than `max_bbox_area_km2` is refused (the routes
+    pass MAX_BBOX_AREA_KM2; None: no limit)."""
     values: dict = {"crs": parse_crs(single(args, "crs"), "crs")}
     for name in FILTER_PARAMETERS if filters else ():
         raw = single(args, name)
         if raw is None:
             continue
         if name not in layer.filters:
-            raise ApiError(400, f"{layer.id} cannot be filtered by {name}; it takes "
-                                + ", ".join(layer.filters), parameter=name)
+            raise QueryError(f"{layer.id} cannot be filtered by {name}; it takes "
+                             + ", ".join(layer.filters), parameter=name)
         if name in ("ward", "neighbourhood", "q"):
             values[name] = _text(raw, name)
         elif name == "category":
@@ -313,8 +304,9 @@ def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True
         bbox_crs = parse_crs(single(args, "bbox-crs"), "bbox-crs")
         raw = single(args, "bbox")
         if raw is not None:
-            values["bbox"] = check_bbox_area(parse_bbox(raw, bbox_crs), max_bbox_area_km2(),
-                                             paged=paging)
+            values["bbox"] = parse_bbox(raw, bbox_crs)
+            if max_bbox_area_km2 is not None:
+                check_bbox_area(values["bbox"], max_bbox_area_km2, paged=paging)
         raw = single(args, "datetime")
         if raw is not None:
             values["datetime"] = parse_datetime(raw)

@@ -9,6 +9,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from layers.errors import QueryError
+
 log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api", "/ogc", "/layers", "/tiles", "/healthz", "/readyz", "/livez")
@@ -72,6 +74,10 @@ def init_app(app) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
         return _respond(error.status, error.title, error.detail, parameter=error.parameter)
+
+    @app.errorhandler(QueryError)
+    def handle_query_error(error: QueryError):
+        return _respond(400, "Bad request", error.detail, parameter=error.parameter)
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):

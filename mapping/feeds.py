@@ -64,7 +64,8 @@ def download(api: ApiRequest, layer_id: str, fmt: str):
     from a server-side cursor as PostgreSQL writes it."""
     layer = _layer(layer_id)
     check_known(api.args, DOWNLOAD_PARAMETERS | set(layer.filters))
-    query = parse_query(layer, api.args, paging=False)
+    query = parse_query(layer, api.args, paging=False,
+                        max_bbox_area_km2=settings().max_bbox_area_km2)
     statement = LayerSQL(layer, query)
     connection = db.read_engine().connect()
     try:

@@ -275,7 +275,7 @@ def items(api: ApiRequest, collection_id: str):
     layer = _layer(collection_id)
     check_known(api.args, set(ITEM_PARAMETERS) | set(layer.filters))
     fmt = api.negotiate(default=GEOJSON)
-    query = parse_query(layer, api.args)
+    query = parse_query(layer, api.args, max_bbox_area_km2=settings().max_bbox_area_km2)
     statement = LayerSQL(layer, query)
     with db.read_engine().connect() as connection:
         if api.conditional:

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi import checks
 from werkzeug.datastructures import MultiDict
 
+from layers.errors import QueryError
 from layers.query import MAX_LIMIT, WHITESPACE, parse_query
 from layers.registry import LAYERS
-from mapping.errors import ApiError
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ BMP = [chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000]
 def _server_accepts(parameter: str, value: str) -> bool:
     try:
         parse_query(LAYERS["places"], MultiDict({parameter: value}))
-    except ApiError as error:
+    except QueryError as error:
         assert error.parameter == parameter
         return False
     return True
