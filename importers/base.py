@@ -25,7 +25,6 @@ from importers import VERSION
 from importers.report import Report
 from importers.sources import ROW_PROBLEM, Source, SourceError, open_source
 from importers.staging import CopyWriter
-from mapping.config import Settings
 
 STAGE = "import_stage"
 # Files bigger than this get a progress bar on a terminal (bytes for CSV, rows otherwise).
@@ -54,10 +53,18 @@ class Options:
     # Places more than the margin beyond the wards are left out unless this is set.
     keep_outside: bool = False
     district_margin_m: float = 2000.0
-    # A geometry with more vertices is refused (IMPORT_MAX_VERTICES unless given).
-    max_vertices: int = field(default_factory=lambda: Settings.from_env().import_max_vertices)
+    # A geometry with more vertices is refused (IMPORT_MAX_VERTICES's default here).
+    max_vertices: int = 1_000_000
     run_by: str | None = None
     progress: bool = False
+
+    @classmethod
+    def from_settings(cls, settings, **options) -> Options:
+        """What the officer asked for, with the deployment's limits from `settings`
+        (mapping.config.Settings: DISTRICT_MARGIN_M, IMPORT_MAX_VERTICES); the CLI, the
+        upload form and the demo all build their options here."""
+        return cls(district_margin_m=settings.district_margin_m,
+                   max_vertices=settings.import_max_vertices, **options)
 
 
 def file_sha256(path: Path) -> str | None:

@@ -236,11 +236,10 @@ def _options(dry_run=False, skip_invalid=False, fmt=None, mapping=(), encoding=N
     from importers.fields import parse_mapping
 
     try:
-        return Options(dry_run=dry_run, skip_invalid=skip_invalid, fmt=fmt,
-                       mapping=parse_mapping(mapping), encoding=encoding, source=source,
-                       crs=parse_crs(crs), progress=True,
-                       district_margin_m=_settings().district_margin_m,
-                       max_vertices=_settings().import_max_vertices, **extra)
+        return Options.from_settings(
+            _settings(), dry_run=dry_run, skip_invalid=skip_invalid, fmt=fmt,
+            mapping=parse_mapping(mapping), encoding=encoding, source=source,
+            crs=parse_crs(crs), progress=True, **extra)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
 

@@ -26,7 +26,7 @@ from layers.kinds import (
     MUTUAL_AID_GROUP,
     TRANSFERRED_BUILDING,
 )
-from mapping.config import PROJECT_ROOT
+from mapping.config import PROJECT_ROOT, Settings
 
 DATA = PROJECT_ROOT / "data"
 SOURCE = "demo"
@@ -232,7 +232,7 @@ def load_reference(connection, progress: bool = False) -> dict:
                         f"(it comes with the repository; see data/LICENCES)")
     engine = _CallersTransaction(connection)
     for _, name, importer in _reference_steps():
-        report = importer(engine, DATA / name if name else None, Options(progress=progress))
+        report = importer(engine, DATA / name if name else None, Options.from_settings(Settings.from_env(), progress=progress))
         # A savepoint does not end the transaction, so the staging table outlives it.
         connection.execute(text("DROP TABLE IF EXISTS pg_temp.import_stage"))
         if not report.ok:

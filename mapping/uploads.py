@@ -43,13 +43,12 @@ def _run(form, upload):
         raise UploadError("precision: choose exact, street or area")
     user = acting_user()
     settings = current_app.extensions["assetmap.settings"]
-    options = Options(source=(form.get("source") or "").strip() or None,
-                      dry_run=form.get("dry_run") in ("on", "true", "1"),
-                      skip_invalid=form.get("skip_invalid") in ("on", "true", "1"),
-                      keep_outside=form.get("keep_outside") in ("on", "true", "1"),
-                      precision=precision, run_by=user.email,
-                      district_margin_m=settings.district_margin_m,
-                      max_vertices=settings.import_max_vertices)
+    options = Options.from_settings(
+        settings, source=(form.get("source") or "").strip() or None,
+        dry_run=form.get("dry_run") in ("on", "true", "1"),
+        skip_invalid=form.get("skip_invalid") in ("on", "true", "1"),
+        keep_outside=form.get("keep_outside") in ("on", "true", "1"),
+        precision=precision, run_by=user.email)
     with tempfile.TemporaryDirectory(prefix="assetmap-upload-") as directory:
         path = Path(directory) / name
         upload.save(path)

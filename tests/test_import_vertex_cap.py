@@ -159,7 +159,7 @@ def test_the_cap_is_read_from_import_max_vertices(db, runner, monkeypatch):
     # The real ward file has one ward of 311 vertices: a cap of 300 refuses it, through the
     # command an officer runs, which names the ward and the setting.
     monkeypatch.setenv("IMPORT_MAX_VERTICES", "300")
-    assert Settings.from_env().import_max_vertices == 300 and Options().max_vertices == 300
+    assert Settings.from_env().import_max_vertices == 300 and Options.from_settings(Settings.from_env()).max_vertices == 300
     result = run(runner, "boundaries", "wards", shared_data(WARDS), "--code-field", "WD13CD",
                  "--name-field", "WD13NM")
     assert result.exit_code == 1, result.output
