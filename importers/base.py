@@ -82,7 +82,6 @@ class Importer:
 
     what = ""                       # the report's name, e.g. "mutual-aid", "wards"
     run_kind = ""                   # import_runs.kind
-    count_names: tuple[str, ...] = ("inserted", "updated", "unchanged")
 
     def __init__(self, engine: Engine | str, path, options: Options | None = None):
         self.engine = engine

@@ -35,7 +35,6 @@ def _find(columns: list[str], wanted: str | None, pattern: re.Pattern, plain: tu
 
 
 class BoundaryImporter(Importer):
-    count_names = ("inserted", "updated", "unchanged", "removed")
 
     def __init__(self, engine, area_kind: str, path, options: Options | None = None, *,
                  code_field: str | None = None, name_field: str | None = None,

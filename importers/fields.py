@@ -49,9 +49,6 @@ class ColumnMatch:
     ignored: list[str]
     errors: list[str]
 
-    def has(self, *names: str) -> bool:
-        return all(name in self.columns for name in names)
-
 
 def parse_mapping(items) -> dict[str, str]:
     """`--map FIELD=COLUMN` options as a dict; `FIELD=` means "no column for FIELD"."""

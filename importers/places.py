@@ -63,7 +63,6 @@ def coverage_geometry(raw):
 
 
 class PlaceImporter(Importer):
-    count_names = ("inserted", "updated", "unchanged", "pruned")
 
     def __init__(self, engine, kind: Kind | str, path, options: Options | None = None):
         self.kind = KINDS[kind] if isinstance(kind, str) else kind

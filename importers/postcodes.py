@@ -43,7 +43,6 @@ ARCHIVE = {"max_members": 400, "other_files": True}
 class PostcodeImporter(Importer):
     what = "postcodes"
     run_kind = "postcodes"
-    count_names = ("inserted", "updated", "unchanged", "left out")
 
     def __init__(self, engine, path, options=None, *, everywhere: bool = False,
                  district: str | None = None):

@@ -33,7 +33,6 @@ CODE = re.compile(r"^(lsoa(11|21)?cd|lsoacode(20(11|21))?|lsoa|code|areacode|geo
 
 
 class StatisticsImporter(Importer):
-    count_names = ("updated", "unchanged", "not loaded")
     figures: tuple[Figure, ...] = ()
 
     def prepare(self, source) -> None:
