@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test stop bench lint install system-packages test-system-packages clean
+.PHONY: run test test-fast stop bench lint install system-packages test-system-packages clean
 
 # On an empty database `assetmap demo` loads the real district from data/ and generated
 # places on top (`assetmap demo --remove` takes the places away); otherwise it leaves it be.
@@ -15,6 +15,10 @@ run: install system-packages
 
 test: install system-packages test-system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# While you work: the tests that need no database, no server and no browser (seconds).
+test-fast: install
+	$(BIN)/python -m pytest -m fast $(PYTEST_ARGS)
 
 stop:
 	@if [ -x $(BIN)/assetmap ]; then $(BIN)/assetmap stop; else echo "nothing to stop"; fi

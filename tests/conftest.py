@@ -23,6 +23,19 @@ ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 
 # Tables that hold configuration rather than data, kept between tests.
 KEPT_TABLES = ("alembic_version", "spatial_ref_sys", "data_version")
+# Fixtures that need a running server: PostgreSQL, the app over HTTP, or Chromium.
+SERVER_FIXTURES = {"database_url", "engine", "live_server", "browser", "cluster_dir", "own_cluster",
+                   "primary_and_replica", "fresh_database"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark `fast` every test that needs no server and installs nothing: `make test-fast`
+    runs them, in seconds, on a machine without PostgreSQL."""
+    for item in items:
+        if (SERVER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+                and not item.get_closest_marker("browser")
+                and not item.get_closest_marker("install")):
+            item.add_marker(pytest.mark.fast)
 
 
 def shared_data(relative: str) -> Path:

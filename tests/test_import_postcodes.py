@@ -6,7 +6,6 @@ import csv
 import time
 import zipfile
 
-import pytest
 from conftest import shared_data
 from test_import_helpers import load_wards, rows, run, scalar, write_csv
 
@@ -90,7 +89,6 @@ def _kirklees_keys() -> set[str]:
         return {row["Postcode"].replace(" ", "") for row in csv.DictReader(handle)}
 
 
-@pytest.mark.slow
 def test_the_whole_gb_zip_keeps_the_district_and_its_margin(db, runner):
     """Code-Point Open as OS publishes it (1.7 million postcodes in 120 CSV files): every
     Kirklees postcode is kept, plus those within 2 km of the wards, and nothing further."""
