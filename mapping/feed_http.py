@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, request
 
+from layers.registry import LAYERS, Layer, get_layer
+from layers.sql import LayerSQL
 from mapping.errors import ApiError
 
 GZIP_LEVEL = 3
@@ -146,6 +148,39 @@ def is_fresh(api: ApiRequest, version: int, changed_at: dt.datetime, variant: st
 
 def not_modified(api: ApiRequest, version: int, changed_at: dt.datetime, variant: str = ""):
     return validators(version, changed_at, api, variant), 304, b""
+
+
+def data_version(connection) -> tuple[int, dt.datetime]:
+    """The published data's version and when it last changed (one for every layer)."""
+    return LayerSQL(LAYERS["places"]).version().execute(connection).one()
+
+
+def unchanged(api: ApiRequest, connection, variant: str = ""):
+    """A 304 when the request is conditional and the client's copy is current; else None."""
+    if not api.conditional:
+        return None
+    version, changed_at = data_version(connection)
+    if is_fresh(api, version, changed_at, variant):
+        return not_modified(api, version, changed_at, variant)
+    return None
+
+
+def layer_or_404(layer_id: str, *, noun: str = "layer", parameter: str = "layer",
+                 see: str | None = None) -> Layer:
+    """The published layer `layer_id`, or a 404 that says which there are."""
+    layer = get_layer(layer_id)
+    if layer is None:
+        raise ApiError(404, f"there is no {noun} {layer_id!r}; "
+                            + (see or "the layers are " + ", ".join(LAYERS)), parameter=parameter)
+    return layer
+
+
+def check_codes(row, query) -> None:
+    """A 404 for a ward or neighbourhood filter naming no area (the SQL's `*_known`)."""
+    for kind in ("ward", "neighbourhood"):
+        if not row[f"{kind}_known"]:
+            raise ApiError(404, f"there is no {kind} with the code {getattr(query, kind)!r}",
+                           parameter=kind)
 
 
 def licence_headers() -> dict:

@@ -15,7 +15,7 @@ from flask import Blueprint
 from layers.crs import legacy_crs_member
 from layers.profiles import area_profile
 from layers.query import check_known, parse_limit, parse_query, single
-from layers.registry import LAYERS, get_layer
+from layers.registry import LAYERS
 from layers.sql import LayerSQL
 from mapping import db, postcode_search, queries
 from mapping.errors import ApiError
@@ -25,12 +25,16 @@ from mapping.feed_http import (
     JSON,
     ApiRequest,
     ClosingIterator,
+    check_codes,
+    data_version,
     init_blueprint,
     is_fresh,
+    layer_or_404,
     licence_headers,
     not_modified,
     respond,
     settings,
+    unchanged,
     validators,
 )
 
@@ -44,25 +48,10 @@ STREAM_ROWS = 2000
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8; header=present"
 
 
-def _layer(layer_id: str):
-    layer = get_layer(layer_id)
-    if layer is None:
-        raise ApiError(404, f"there is no layer {layer_id!r}; the layers are "
-                            + ", ".join(LAYERS), parameter="layer")
-    return layer
-
-
-def _check_codes(row, query) -> None:
-    for kind in ("ward", "neighbourhood"):
-        if not row[f"{kind}_known"]:
-            raise ApiError(404, f"there is no {kind} with the code {getattr(query, kind)!r}",
-                           parameter=kind)
-
-
 def download(api: ApiRequest, layer_id: str, fmt: str):
     """The whole layer (or what the filters keep) as one GeoJSON or CSV file, streamed
     from a server-side cursor as PostgreSQL writes it."""
-    layer = _layer(layer_id)
+    layer = layer_or_404(layer_id)
     check_known(api.args, DOWNLOAD_PARAMETERS | set(layer.filters))
     query = parse_query(layer, api.args, paging=False,
                         max_bbox_area_km2=settings().max_bbox_area_km2)
@@ -72,7 +61,7 @@ def download(api: ApiRequest, layer_id: str, fmt: str):
         # One snapshot for the version, the checks and every row streamed.
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
         row = statement.known_codes().execute(connection).mappings().one()
-        _check_codes(row, query)
+        check_codes(row, query)
         if api.conditional and is_fresh(api, row["version"], row["changed_at"], fmt):
             connection.close()
             return not_modified(api, row["version"], row["changed_at"], fmt)
@@ -158,10 +147,8 @@ def nearest(api: ApiRequest):
     limit, _ = parse_limit(single(api.args, "limit"), NEAREST_DEFAULT, NEAREST_MAX)
     query = replace(query, limit=limit)
     with db.read_engine().connect() as connection:
-        if api.conditional:
-            version, changed_at = LayerSQL(layer).version().execute(connection).one()
-            if is_fresh(api, version, changed_at):
-                return not_modified(api, version, changed_at)
+        if (response := unchanged(api, connection)) is not None:
+            return response
         row = LayerSQL(layer, query).nearest(lon=lon, lat=lat, postcode_key=key) \
             .execute(connection).mappings().one()
         if row["origin_lon"] is None:
@@ -192,7 +179,7 @@ def profile(api: ApiRequest, kind: str, code: str):
     """A ward's or priority neighbourhood's profile (layers.profiles.area_profile)."""
     check_known(api.args, set())
     with db.read_engine().connect() as connection:
-        version, changed_at = LayerSQL(LAYERS["wards"]).version().execute(connection).one()
+        version, changed_at = data_version(connection)
         if api.conditional and is_fresh(api, version, changed_at):
             return not_modified(api, version, changed_at)
         body = area_profile(connection, kind, code)

@@ -15,7 +15,7 @@ from flask import Blueprint, render_template
 from layers import crs as crs_module
 from layers.extents import layer_extents
 from layers.query import check_known, parse_query
-from layers.registry import LAYERS, Layer, get_layer
+from layers.registry import LAYERS, Layer
 from layers.sql import LayerSQL
 from mapping import db
 from mapping.errors import ApiError
@@ -27,11 +27,15 @@ from mapping.feed_http import (
     JSON,
     LICENCE_URLS,
     ApiRequest,
+    check_codes,
+    data_version,
     init_blueprint,
     is_fresh,
+    layer_or_404,
     not_modified,
     respond,
     settings,
+    unchanged,
     validators,
 )
 from mapping.openapi import OPENAPI_MEDIA_TYPE, openapi_document
@@ -74,11 +78,8 @@ def _licence_links() -> list[dict]:
 
 
 def _layer(collection_id: str) -> Layer:
-    layer = get_layer(collection_id)
-    if layer is None:
-        raise ApiError(404, f"there is no collection {collection_id!r}; see /ogc/collections",
-                       parameter="collectionId")
-    return layer
+    return layer_or_404(collection_id, noun="collection", parameter="collectionId",
+                        see="see /ogc/collections")
 
 
 def _now() -> str:
@@ -89,10 +90,6 @@ def _rfc3339(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _version(connection):
-    return LayerSQL(LAYERS["places"]).version().execute(connection).one()
 
 
 def _html(template: str, api: ApiRequest, headers: dict, **context):
@@ -199,7 +196,7 @@ def collections(api: ApiRequest):
     check_known(api.args, {"f"})
     fmt = api.negotiate()
     with db.read_engine().connect() as connection:
-        version, changed_at = _version(connection)
+        version, changed_at = data_version(connection)
         if api.conditional and is_fresh(api, version, changed_at, fmt):
             return not_modified(api, version, changed_at, fmt)
         extents_by_layer = layer_extents(connection, version)
@@ -220,7 +217,7 @@ def collection(api: ApiRequest, collection_id: str):
     check_known(api.args, {"f"})
     fmt = api.negotiate()
     with db.read_engine().connect() as connection:
-        version, changed_at = _version(connection)
+        version, changed_at = data_version(connection)
         if api.conditional and is_fresh(api, version, changed_at, fmt):
             return not_modified(api, version, changed_at, fmt)
         extent = layer_extents(connection, version).get(layer.id)
@@ -278,15 +275,10 @@ def items(api: ApiRequest, collection_id: str):
     query = parse_query(layer, api.args, max_bbox_area_km2=settings().max_bbox_area_km2)
     statement = LayerSQL(layer, query)
     with db.read_engine().connect() as connection:
-        if api.conditional:
-            version, changed_at = _version(connection)
-            if is_fresh(api, version, changed_at, fmt):
-                return not_modified(api, version, changed_at, fmt)
+        if (response := unchanged(api, connection, fmt)) is not None:
+            return response
         row = statement.items().execute(connection).mappings().one()
-    for kind in ("ward", "neighbourhood"):
-        if not row[f"{kind}_known"]:
-            raise ApiError(404, f"there is no {kind} with the code "
-                                f"{getattr(query, kind)!r}", parameter=kind)
+    check_codes(row, query)
     matched = row["matched"]
     returned = max(0, min(query.limit, matched - query.offset))
     base = f"/ogc/collections/{layer.id}"
@@ -329,10 +321,8 @@ def item(api: ApiRequest, collection_id: str, feature_id: str):
                            parameter="featureId")
         key = int(feature_id)
     with db.read_engine().connect() as connection:
-        if api.conditional:
-            version, changed_at = _version(connection)
-            if is_fresh(api, version, changed_at, fmt):
-                return not_modified(api, version, changed_at, fmt)
+        if (response := unchanged(api, connection, fmt)) is not None:
+            return response
         row = LayerSQL(layer, query).item(key).execute(connection).mappings().one()
     if row["feature"] is None:
         raise ApiError(404, f"there is no feature {feature_id!r} in {layer.id}",

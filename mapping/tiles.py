@@ -8,7 +8,6 @@ from flask import Blueprint
 
 from layers.extents import layer_extents
 from layers.query import check_known, parse_query
-from layers.registry import LAYERS, get_layer
 from layers.sql import LayerSQL
 from mapping import db
 from mapping.errors import ApiError
@@ -16,11 +15,15 @@ from mapping.feed_http import (
     CACHE_TILES,
     JSON,
     ApiRequest,
+    check_codes,
+    data_version,
     init_blueprint,
     is_fresh,
+    layer_or_404,
     not_modified,
     respond,
     settings,
+    unchanged,
     validators,
 )
 
@@ -34,14 +37,6 @@ TILE_TYPES = {"string": "String", "string[]": "String", "date": "String",
               "boolean": "Boolean"}
 
 
-def _layer(layer_id: str):
-    layer = get_layer(layer_id)
-    if layer is None:
-        raise ApiError(404, f"there is no layer {layer_id!r}; the layers are "
-                            + ", ".join(LAYERS), parameter="layer")
-    return layer
-
-
 def _index(raw: str, name: str, upper: int) -> int:
     try:
         value = int(raw)
@@ -53,22 +48,17 @@ def _index(raw: str, name: str, upper: int) -> int:
 
 
 def tile(api: ApiRequest, layer_id: str, z: str, x: str, y: str):
-    layer = _layer(layer_id)
+    layer = layer_or_404(layer_id)
     check_known(api.args, set(layer.filters))
     zoom = _index(z, "z", MAX_ZOOM)
     column, row = _index(x, "x", 2 ** zoom - 1), _index(y, "y", 2 ** zoom - 1)
     query = parse_query(layer, api.args, paging=False, spatial=False)
     with db.read_engine().connect() as connection:
-        if api.conditional:
-            version, changed_at = LayerSQL(layer).version().execute(connection).one()
-            if is_fresh(api, version, changed_at):
-                return not_modified(api, version, changed_at)
+        if (response := unchanged(api, connection)) is not None:
+            return response
         result = LayerSQL(layer, query).tile(zoom, column, row).execute(connection) \
             .mappings().one()
-    for kind in ("ward", "neighbourhood"):
-        if not result[f"{kind}_known"]:
-            raise ApiError(404, f"there is no {kind} with the code {getattr(query, kind)!r}",
-                           parameter=kind)
+    check_codes(result, query)
     headers = validators(result["version"], result["changed_at"], api)
     body = bytes(result["tile"] or b"")
     if not body:
@@ -78,11 +68,11 @@ def tile(api: ApiRequest, layer_id: str, z: str, x: str, y: str):
 
 def tilejson(api: ApiRequest, layer_id: str):
     """TileJSON 3.0.0: where the tiles are, their zooms, bounds and fields."""
-    layer = _layer(layer_id)
+    layer = layer_or_404(layer_id)
     check_known(api.args, set(layer.filters))
     parse_query(layer, api.args, paging=False, spatial=False)
     with db.read_engine().connect() as connection:
-        version, changed_at = LayerSQL(layer).version().execute(connection).one()
+        version, changed_at = data_version(connection)
         if api.conditional and is_fresh(api, version, changed_at):
             return not_modified(api, version, changed_at)
         extent = layer_extents(connection, version).get(layer.id) or {}
