@@ -6,12 +6,15 @@ from layers.sql import extents
 
 
 class VersionedCache:
-    """One value kept until the data version (the key) changes, then computed again."""
+    """One value kept until the data version changes, then computed again. The key is the
+    database and its data version, for every cache alike: two databases served by one
+    process (a replica, the tests) can be at the same version number."""
 
     def __init__(self) -> None:
         self._entry: tuple | None = None
 
-    def get(self, key, compute):
+    def get(self, connection, version: int, compute):
+        key = (connection.engine.url.render_as_string(hide_password=True), version)
         # One tuple, replaced whole: a reader never sees one version's key with another's value.
         entry = self._entry
         if entry is None or entry[0] != key:
@@ -25,5 +28,5 @@ _extents = VersionedCache()
 
 def layer_extents(connection, version: int) -> dict:
     """{layer id: {minx, miny, maxx, maxy (CRS84), first_update, last_update, size}}."""
-    return _extents.get(version, lambda: {
+    return _extents.get(connection, version, lambda: {
         row["layer"]: dict(row) for row in extents().execute(connection).mappings().all()})

@@ -67,5 +67,4 @@ def status(connection) -> dict:
     """How many postcodes are loaded and when they last were, read once per data version
     (counting 1.7 million GB postcodes for every health check would be wasted work)."""
     version = connection.execute(queries.DATA_VERSION).scalar()
-    key = (connection.engine.url.render_as_string(hide_password=True), version)
-    return dict(_status.get(key, lambda: queries.postcode_status(connection)))
+    return dict(_status.get(connection, version, lambda: queries.postcode_status(connection)))

@@ -246,9 +246,8 @@ _summary = VersionedCache()
 def _summary_of(connection) -> dict:
     """Categories and counts by kind, read once per data version: every page shows them,
     and counting a big table for each visitor would cost more than the page itself."""
-    version = connection.execute(text("SELECT version FROM data_version")).scalar()
-    key = (connection.engine.url.render_as_string(hide_password=True), version)
-    return _summary.get(key, lambda: {
+    version = connection.execute(DATA_VERSION).scalar()
+    return _summary.get(connection, version, lambda: {
         "categories": [dict(r) for r in connection.execute(CATEGORIES).mappings()],
         "kind_counts": dict(connection.execute(KIND_COUNTS).all())})
 
