@@ -72,74 +72,75 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _parse(name: str, raw: str, kind: str):
+    if kind == "bool":
+        return raw.lower() in ("1", "true", "yes")
+    if kind == "Path":
+        return Path(raw)
+    if kind in ("int", "float"):
+        try:
+            return int(raw) if kind == "int" else float(raw)
+        except ValueError:
+            what = "a whole number" if kind == "int" else "a number"
+            raise ValueError(f"{name}={raw!r} is not {what}") from None
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
-    """What the app, the CLI and the importers need to know about their surroundings."""
+    """What the app, the CLI and the importers need to know about their surroundings: each
+    setting with its default and (`env`) the environment variable that sets it."""
 
     # None means "use the embedded cluster under var/".
-    database_url: str | None = None
+    database_url: str | None = field(default=None, metadata={"env": "DATABASE_URL"})
     # Read-only queries go here when set (a streaming replica).
-    database_replica_url: str | None = None
-    var_dir: Path = PROJECT_ROOT / "var"
-    embedded_port: int = 54329
-    statement_timeout_ms: int = 15000
-    pool_size: int = 5
-    pool_timeout_s: float = 5.0
-    secret_key: str = "dev-only-not-secret"
-    basemap_url: str = OSM_TILES
-    basemap_attribution: str = OSM_ATTRIBUTION
-    # Places further than this outside the wards' union are flagged on import.
-    district_margin_m: float = 2000.0
+    database_replica_url: str | None = field(default=None, metadata={"env": "DATABASE_REPLICA_URL"})
+    var_dir: Path = field(default=PROJECT_ROOT / "var", metadata={"env": "ASSETMAP_VAR_DIR"})
+    embedded_port: int = field(default=54329, metadata={"env": "ASSETMAP_EMBEDDED_PORT"})
+    statement_timeout_ms: int = field(default=15000, metadata={"env": "STATEMENT_TIMEOUT_MS"})
+    pool_size: int = field(default=5, metadata={"env": "DB_POOL_SIZE"})
+    pool_timeout_s: float = field(default=5.0, metadata={"env": "DB_POOL_TIMEOUT_S"})
+    secret_key: str = field(default="dev-only-not-secret", metadata={"env": "SECRET_KEY"})
+    basemap_url: str = field(default=OSM_TILES, metadata={"env": "BASEMAP_URL"})
+    basemap_attribution: str = field(default=OSM_ATTRIBUTION,
+                                     metadata={"env": "BASEMAP_ATTRIBUTION"})
+    # How far beyond the wards the district reaches: places and postcodes further out are
+    # left out of imports (see docs/importing.md).
+    district_margin_m: float = field(default=2000.0, metadata={"env": "DISTRICT_MARGIN_M"})
     # A geometry with more vertices than this is refused on import (see docs/importing.md).
-    import_max_vertices: int = 1_000_000
-    data_licence: str = "Open Government Licence v3.0"
-    data_attribution: str = "Kirklees Council community asset map"
+    import_max_vertices: int = field(default=1_000_000, metadata={"env": "IMPORT_MAX_VERTICES"})
+    data_licence: str = field(default="Open Government Licence v3.0",
+                              metadata={"env": "DATA_LICENCE"})
+    data_attribution: str = field(default="Kirklees Council community asset map",
+                                  metadata={"env": "DATA_ATTRIBUTION"})
     # Who may frame our pages (the printable ward maps are made for embedding).
-    frame_ancestors: str = "'self'"
+    frame_ancestors: str = field(default="'self'", metadata={"env": "FRAME_ANCESTORS"})
     # How many reverse proxies sit in front (for the client address and https).
-    proxy_count: int = 0
-    upload_max_mb: int = 50
-    secure_cookies: bool = False
-    ratelimit_storage_uri: str = "memory://"
-    rate_limit_search: str = "120 per minute"
-    rate_limit_reports: str = "5 per hour"
-    rate_limit_login: str = "10 per minute"
+    proxy_count: int = field(default=0, metadata={"env": "PROXY_COUNT"})
+    upload_max_mb: int = field(default=50, metadata={"env": "UPLOAD_MAX_MB"})
+    secure_cookies: bool = field(default=False, metadata={"env": "SECURE_COOKIES"})
+    ratelimit_storage_uri: str = field(default="memory://",
+                                       metadata={"env": "RATELIMIT_STORAGE_URI"})
+    rate_limit_search: str = field(default="120 per minute", metadata={"env": "RATE_LIMIT_SEARCH"})
+    rate_limit_reports: str = field(default="5 per hour", metadata={"env": "RATE_LIMIT_REPORTS"})
+    rate_limit_login: str = field(default="10 per minute", metadata={"env": "RATE_LIMIT_LOGIN"})
     # Editors see listings not verified for this long first.
-    stale_after_days: int = 365
-    lock_timeout_ms: int = 3000
+    stale_after_days: int = field(default=365, metadata={"env": "STALE_AFTER_DAYS"})
+    lock_timeout_ms: int = field(default=3000, metadata={"env": "LOCK_TIMEOUT_MS"})
     # A feed's bbox may cover at most this much ground (see docs/api.md).
-    max_bbox_area_km2: float = 10_000_000.0
+    max_bbox_area_km2: float = field(default=10_000_000.0, metadata={"env": "MAX_BBOX_AREA_KM2"})
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(
-            database_url=_env("DATABASE_URL"),
-            database_replica_url=_env("DATABASE_REPLICA_URL"),
-            var_dir=Path(_env("ASSETMAP_VAR_DIR", str(PROJECT_ROOT / "var"))),
-            embedded_port=int(_env("ASSETMAP_EMBEDDED_PORT", "54329")),
-            statement_timeout_ms=int(_env("STATEMENT_TIMEOUT_MS", "15000")),
-            pool_size=int(_env("DB_POOL_SIZE", "5")),
-            pool_timeout_s=float(_env("DB_POOL_TIMEOUT_S", "5")),
-            secret_key=_env("SECRET_KEY", "dev-only-not-secret"),
-            basemap_url=_env("BASEMAP_URL", OSM_TILES),
-            basemap_attribution=_env("BASEMAP_ATTRIBUTION", OSM_ATTRIBUTION),
-            district_margin_m=float(_env("DISTRICT_MARGIN_M", "2000")),
-            import_max_vertices=int(_env("IMPORT_MAX_VERTICES", "1000000")),
-            data_licence=_env("DATA_LICENCE", "Open Government Licence v3.0"),
-            data_attribution=_env("DATA_ATTRIBUTION", "Kirklees Council community asset map"),
-            frame_ancestors=_env("FRAME_ANCESTORS", "'self'"),
-            proxy_count=int(_env("PROXY_COUNT", "0")),
-            upload_max_mb=int(_env("UPLOAD_MAX_MB", "50")),
-            secure_cookies=_env("SECURE_COOKIES", "false").lower() in ("1", "true", "yes"),
-            ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", "memory://"),
-            rate_limit_search=_env("RATE_LIMIT_SEARCH", "120 per minute"),
-            rate_limit_reports=_env("RATE_LIMIT_REPORTS", "5 per hour"),
-            rate_limit_login=_env("RATE_LIMIT_LOGIN", "10 per minute"),
-            stale_after_days=int(_env("STALE_AFTER_DAYS", "365")),
-            lock_timeout_ms=int(_env("LOCK_TIMEOUT_MS", "3000")),
-            max_bbox_area_km2=float(_env("MAX_BBOX_AREA_KM2", "10000000")),
-        )
+        """Each setting from its environment variable (empty or unset: the default)."""
+        values = {}
+        for setting in fields(cls):
+            name = setting.metadata.get("env")
+            raw = _env(name) if name else None
+            if raw is not None:
+                values[setting.name] = _parse(name, raw, setting.type)
+        return cls(**values)
 
     def with_overrides(self, overrides: dict | None) -> Settings:
         if not overrides:
@@ -164,30 +165,4 @@ class Settings:
 
 
 # The environment variables the settings read, for the docs test.
-ENVIRONMENT_VARIABLES = (
-    "DATABASE_URL",
-    "DATABASE_REPLICA_URL",
-    "ASSETMAP_VAR_DIR",
-    "ASSETMAP_EMBEDDED_PORT",
-    "STATEMENT_TIMEOUT_MS",
-    "DB_POOL_SIZE",
-    "DB_POOL_TIMEOUT_S",
-    "SECRET_KEY",
-    "BASEMAP_URL",
-    "BASEMAP_ATTRIBUTION",
-    "DISTRICT_MARGIN_M",
-    "IMPORT_MAX_VERTICES",
-    "DATA_LICENCE",
-    "DATA_ATTRIBUTION",
-    "FRAME_ANCESTORS",
-    "PROXY_COUNT",
-    "UPLOAD_MAX_MB",
-    "SECURE_COOKIES",
-    "RATELIMIT_STORAGE_URI",
-    "RATE_LIMIT_SEARCH",
-    "RATE_LIMIT_REPORTS",
-    "RATE_LIMIT_LOGIN",
-    "STALE_AFTER_DAYS",
-    "LOCK_TIMEOUT_MS",
-    "MAX_BBOX_AREA_KM2",
-)
+ENVIRONMENT_VARIABLES = tuple(f.metadata["env"] for f in fields(Settings) if "env" in f.metadata)
