@@ -125,3 +125,28 @@ def revoke_token(connection, token_id: int) -> bool:
     return connection.execute(text(
         "UPDATE api_tokens SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL"),
         {"id": token_id}).rowcount == 1
+
+
+def list_users(connection) -> list:
+    """Every user, with how many live API tokens each has, by e-mail address."""
+    return connection.execute(text(
+        "SELECT u.id, u.email, u.name, u.role, u.active, u.last_login_at, "
+        "count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS tokens "
+        "FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id GROUP BY u.id ORDER BY u.email"
+    )).mappings().all()
+
+
+def active_tokens(connection) -> list:
+    """The API tokens not revoked, oldest first, with their users' addresses."""
+    return connection.execute(text(
+        "SELECT t.id, t.name, u.email, t.created_at, t.last_used_at FROM api_tokens t "
+        "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL ORDER BY t.created_at"
+    )).mappings().all()
+
+
+def change_user(connection, user_id: int, *, role: str | None, active: str | None) -> None:
+    """A new role (None: unchanged) and `active` "yes" or "no" (anything else: unchanged)."""
+    connection.execute(text(
+        "UPDATE users SET role = coalesce(:role, role), "
+        "active = CASE :active WHEN 'yes' THEN true WHEN 'no' THEN false ELSE active END "
+        "WHERE id = :id"), {"role": role, "active": active, "id": user_id})

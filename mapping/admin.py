@@ -3,7 +3,6 @@ whether postcode search has its postcodes."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import text
 
 from mapping import accounts, audit, db, postcode_search
 from mapping.auth import acting_user, require
@@ -15,15 +14,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @require("admin")
 def users():
     with db.engine().connect() as connection:
-        rows = connection.execute(text(
-            "SELECT u.id, u.email, u.name, u.role, u.active, u.last_login_at, "
-            "count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS tokens "
-            "FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id GROUP BY u.id ORDER BY u.email"
-        )).mappings().all()
-        tokens = connection.execute(text(
-            "SELECT t.id, t.name, u.email, t.created_at, t.last_used_at FROM api_tokens t "
-            "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL ORDER BY t.created_at"
-        )).mappings().all()
+        rows = accounts.list_users(connection)
+        tokens = accounts.active_tokens(connection)
         postcodes = postcode_search.status(connection)
     return render_template("admin/users.html", users=rows, tokens=tokens, roles=accounts.ROLES,
                            new_token=None, postcodes=postcodes)
@@ -59,10 +51,7 @@ def change_user(user_id: int):
             abort(400, description=f"role must be one of {', '.join(accounts.ROLES)}")
         if user_id == acting_user().id and (active == "no" or role == "editor"):
             abort(400, description="You cannot remove your own admin rights.")
-        connection.execute(text(
-            "UPDATE users SET role = coalesce(:role, role), "
-            "active = CASE :active WHEN 'yes' THEN true WHEN 'no' THEN false ELSE active END "
-            "WHERE id = :id"), {"role": role, "active": active, "id": user_id})
+        accounts.change_user(connection, user_id, role=role, active=active)
         audit.record(connection, acting_user(), "update", "users", user_id, before,
                      audit.row_as_dict(connection, "users", "id", user_id))
     flash("Saved.")
@@ -100,7 +89,5 @@ def revoke_token(token_id: int):
 @require("admin")
 def audit_log():
     with db.engine().connect() as connection:
-        entries = connection.execute(text(
-            "SELECT id, at, actor, action, table_name, record_id, before, after FROM audit_log "
-            "ORDER BY id DESC LIMIT 200")).mappings().all()
+        entries = audit.latest(connection)
     return render_template("admin/audit.html", entries=entries)

@@ -26,3 +26,10 @@ def row_as_dict(connection, table: str, key: str, value) -> dict | None:
         f"SELECT to_jsonb(t) - 'password_hash' - 'token_hash' - 'geom_bng' AS j FROM {table} t "
         f"WHERE {key} = :v"), {"v": value}).scalar()
     return row
+
+
+def latest(connection, limit: int = 200) -> list:
+    """The newest entries of the audit trail, newest first."""
+    return connection.execute(text(
+        "SELECT id, at, actor, action, table_name, record_id, before, after FROM audit_log "
+        "ORDER BY id DESC LIMIT :limit"), {"limit": limit}).mappings().all()

@@ -14,10 +14,9 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import text
 
 from layers.kinds import KINDS, PRECISIONS
-from mapping import audit, db
+from mapping import audit, db, editing
 from mapping.auth import acting_user, require
 
 bp = Blueprint("editors", __name__, url_prefix="/edit")
@@ -25,28 +24,6 @@ bp = Blueprint("editors", __name__, url_prefix="/edit")
 EDITABLE = ("name", "description", "address", "postcode", "website", "phone", "email",
             "accessibility", "opening_hours", "location_precision")
 FLAGS = ("phone_public", "email_public")
-
-STALE = text("""
-    SELECT id, kind, name, last_verified, ward_code, deleted_at IS NOT NULL AS hidden
-      FROM places
-     WHERE last_verified IS NULL OR last_verified < CAST(:cutoff AS date)
-     ORDER BY last_verified NULLS FIRST, name
-     LIMIT 200
-""")
-# Places no ward holds: loaded from the margin around the district, or kept from outside it.
-OUTSIDE_WARDS = text("""
-    SELECT id, kind, name, source, count(*) OVER () AS total
-      FROM places
-     WHERE ward_code IS NULL AND deleted_at IS NULL
-     ORDER BY name, id
-     LIMIT 200
-""")
-OPEN_REPORTS = text("""
-    SELECT r.id, r.place_id, p.name, r.reason, r.details, r.created_at
-      FROM listing_reports r JOIN places p ON p.id = r.place_id
-     WHERE r.resolved_at IS NULL ORDER BY r.created_at LIMIT 200
-""")
-
 
 def _settings():
     return current_app.extensions["assetmap.settings"]
@@ -57,11 +34,10 @@ def _settings():
 def dashboard():
     cutoff = dt.date.today() - dt.timedelta(days=_settings().stale_after_days)
     with db.engine().connect() as connection:
-        stale = connection.execute(STALE, {"cutoff": cutoff}).mappings().all()
-        reports = connection.execute(OPEN_REPORTS).mappings().all()
-        outside = connection.execute(OUTSIDE_WARDS).mappings().all()
-    return render_template("editors/dashboard.html", stale=stale, reports=reports,
-                           outside=outside, outside_total=outside[0].total if outside else 0,
+        lists = editing.dashboard(connection, cutoff)
+    outside = lists["outside"]
+    return render_template("editors/dashboard.html", **lists,
+                           outside_total=outside[0].total if outside else 0,
                            cutoff=cutoff, user=acting_user())
 
 
@@ -96,9 +72,7 @@ def _coordinates(form) -> tuple[float | None, float | None, list[str]]:
 @require("editor")
 def edit_place(place_id: int):
     with db.engine().begin() as connection:
-        place = connection.execute(text(
-            "SELECT *, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat "
-            "FROM places WHERE id = :id"), {"id": place_id}).mappings().first()
+        place = editing.place(connection, place_id)
         if place is None:
             abort(404, description="There is no place with that number.")
         problems = []
@@ -110,11 +84,7 @@ def edit_place(place_id: int):
                 values["last_verified"] = place["last_verified"]
             if not problems:
                 before = audit.row_as_dict(connection, "places", "id", place_id)
-                assignments = ", ".join(f"{k} = :{k}" for k in values)
-                connection.execute(text(
-                    f"UPDATE places SET {assignments} WHERE id = :id AND ("
-                    + " OR ".join(f"{k} IS DISTINCT FROM :{k}" for k in values) + ")"),
-                    {**values, "id": place_id})
+                editing.update_place(connection, place_id, values)
                 after = audit.row_as_dict(connection, "places", "id", place_id)
                 if before != after:
                     audit.record(connection, acting_user(), "update", "places", place_id,
@@ -142,9 +112,7 @@ def _set_hidden(place_id: int, hidden: bool):
         before = audit.row_as_dict(connection, "places", "id", place_id)
         if before is None:
             abort(404, description="There is no place with that number.")
-        connection.execute(text(
-            "UPDATE places SET deleted_at = CASE WHEN :hidden THEN now() ELSE NULL END "
-            "WHERE id = :id AND (deleted_at IS NULL) = :hidden"), {"hidden": hidden, "id": place_id})
+        editing.set_hidden(connection, place_id, hidden)
         after = audit.row_as_dict(connection, "places", "id", place_id)
         if before != after:
             audit.record(connection, acting_user(), "hide" if hidden else "show", "places",
@@ -166,25 +134,13 @@ def new_place():
             problems.append(f"kind: choose one of {', '.join(KINDS)}")
         if not problems:
             with db.engine().begin() as connection:
-                place_id = connection.execute(text(
-                    "INSERT INTO places (kind, source, source_id, " + ", ".join(values) + ", geom, "
-                    "last_verified) VALUES (:kind, 'editor', gen_random_uuid()::text, "
-                    + ", ".join(f":{k}" for k in values)
-                    + ", ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), current_date) RETURNING id"),
-                    {**values, "kind": kind, "lon": lon, "lat": lat}).scalar_one()
-                _insert_detail_row(connection, kind, place_id)
-                connection.execute(text("SELECT assetmap_assign_areas()"))
+                place_id = editing.add_place(connection, kind, values, lon, lat)
                 audit.record(connection, acting_user(), "create", "places", place_id, None,
                              audit.row_as_dict(connection, "places", "id", place_id))
             flash("Place added.")
             return redirect(url_for("editors.edit_place", place_id=place_id))
     return render_template("editors/new.html", problems=problems, kinds=KINDS,
                            precisions=PRECISIONS, form=request.form), 400 if problems else 200
-
-
-def _insert_detail_row(connection, kind: str, place_id: int) -> None:
-    table = KINDS[kind].table
-    connection.execute(text(f"INSERT INTO {table} (place_id) VALUES (:id)"), {"id": place_id})
 
 
 @bp.post("/reports/<int:report_id>/resolve")
@@ -194,9 +150,7 @@ def resolve_report(report_id: int):
         before = audit.row_as_dict(connection, "listing_reports", "id", report_id)
         if before is None:
             abort(404, description="There is no report with that number.")
-        connection.execute(text(
-            "UPDATE listing_reports SET resolved_at = now(), resolved_by = :u "
-            "WHERE id = :id AND resolved_at IS NULL"), {"id": report_id, "u": acting_user().id})
+        editing.resolve_report(connection, report_id, acting_user().id)
         audit.record(connection, acting_user(), "resolve", "listing_reports", report_id, before,
                      audit.row_as_dict(connection, "listing_reports", "id", report_id))
     flash("Report marked as dealt with.")

@@ -252,6 +252,12 @@ def _summary_of(connection) -> dict:
         "kind_counts": dict(connection.execute(KIND_COUNTS).all())})
 
 
+def place_name(connection, place_id: int):
+    """The published place's id and name (for the report form); None if it is not public."""
+    return connection.execute(text("SELECT id, name FROM published_places WHERE id = :id"),
+                              {"id": place_id}).mappings().first()
+
+
 def categories(connection) -> list[dict]:
     return [dict(c) for c in _summary_of(connection)["categories"]]
 

@@ -3,9 +3,8 @@ editors, rate-limited so it cannot be used to flood them."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import text
 
-from mapping import db
+from mapping import db, editing, queries
 
 bp = Blueprint("reports", __name__)
 
@@ -19,9 +18,7 @@ REASONS = {
 
 
 def _place(connection, place_id: int):
-    row = connection.execute(text(
-        "SELECT id, name FROM published_places WHERE id = :id"),
-        {"id": place_id}).mappings().first()
+    row = queries.place_name(connection, place_id)
     if row is None:
         abort(404, description="There is no place with that number.")
     return row
@@ -40,9 +37,7 @@ def report(place_id: int):
             if len(details) > 2000:
                 problems.append("Please keep the details under 2,000 characters.")
             if not problems:
-                connection.execute(text(
-                    "INSERT INTO listing_reports (place_id, reason, details) "
-                    "VALUES (:p, :r, :d)"), {"p": place_id, "r": reason, "d": details or None})
+                editing.add_report(connection, place_id, reason, details or None)
                 return render_template("reports/thanks.html", place=place), 201
     return render_template("reports/form.html", place=place, reasons=REASONS,
                            problems=problems, form=request.form), 400 if problems else 200
