@@ -45,7 +45,7 @@ $(STAMP): setup.cfg pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Leaflet and its plugins, which the app serves itself from node_modules/ (mapping/assets.py);
+# Leaflet and its plugins, which the app serves itself from node_modules/ (mapping/core/assets.py);
 # package-lock.json pins them by hash. Re-run when either file changes.
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: apt-get install npm" >&2; exit 1; }

@@ -1,6 +1,6 @@
 """The build hook: a non-editable install has no checkout beside it, so its package
 carries the checkout's templates/ and static/, and the parts of node_modules/ the app
-serves when `npm ci` has been run (mapping/_shipped/, read by mapping.config).
+serves when `npm ci` has been run (mapping/_shipped/, read by mapping.core.config).
 Everything else is declared in setup.cfg."""
 import json
 import shutil
@@ -10,7 +10,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-# What mapping/assets.py serves of each npm package: its manifest and its dist/ folder.
+# What mapping/core/assets.py serves of each npm package: its manifest and its dist/ folder.
 SERVED = ("package.json", "dist")
 
 
@@ -24,7 +24,7 @@ class BuildPyWithCheckoutFolders(build_py):
         for folder in ("templates", "static"):
             shutil.copytree(ROOT / folder, shipped / folder)
         # Without node_modules/ the build still succeeds: the app then refuses to start,
-        # saying to run `npm ci` first (mapping.assets.check_installed).
+        # saying to run `npm ci` first (mapping.core.assets.check_installed).
         for package in json.loads((ROOT / "package.json").read_text())["dependencies"]:
             source = ROOT / "node_modules" / package
             if not (source / "package.json").is_file():

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench import browser, data, floor, load, measure, report, servers
-from mapping.config import PROJECT_ROOT, Settings
+from mapping.core.config import PROJECT_ROOT, Settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 TARGET_SIZE = 100_000
@@ -105,7 +105,7 @@ def import_against_ogr2ogr(server_url: str, size: int, results: list,
     if our_seconds is None:
         ours = load.database_for(server_url, f"bench_import_{size}")
         load.recreate(ours)
-        from mapping import db as database
+        from mapping.core import db as database
 
         database.upgrade(ours)
         load.assetmap("boundaries", "wards", str(data.WARDS_FILE), "--code-field", "WD13CD",

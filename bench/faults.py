@@ -19,8 +19,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench import data
-from mapping import create_app, embedded
-from mapping import db as database
+from mapping import create_app
+from mapping.core import db as database
+from mapping.core import embedded
 
 
 def _free_port() -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench import data
-from mapping import db as database
+from mapping.core import db as database
 
 
 def database_for(server_url: str, name: str) -> str:

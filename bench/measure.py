@@ -137,8 +137,8 @@ def page_to_end(url: str, max_seconds: float = 60) -> tuple[float, int, int, boo
 def floor_ms(database_url: str, statement, repeat: int = 60) -> tuple[float, int]:
     """Median time to run the app's own SQL for a request (`layers.sql.Statement`) on one
     connection, straight in PostgreSQL, and the length of the text it built."""
-    from mapping.config import Settings
-    from mapping.db import make_engine
+    from mapping.core.config import Settings
+    from mapping.core.db import make_engine
 
     # The app's own connection settings (no parallel workers, no JIT), so the floor is what
     # PostgreSQL does for the app, not a different plan.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from mapping.config import PROJECT_ROOT
+from mapping.core.config import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
 PLOT = PROJECT_ROOT / "docs" / "benchmarks-throughput.png"

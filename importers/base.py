@@ -61,7 +61,7 @@ class Options:
     @classmethod
     def from_settings(cls, settings, **options) -> Options:
         """What the officer asked for, with the deployment's limits from `settings`
-        (mapping.config.Settings: DISTRICT_MARGIN_M, IMPORT_MAX_VERTICES); the CLI, the
+        (mapping.core.config.Settings: DISTRICT_MARGIN_M, IMPORT_MAX_VERTICES); the CLI, the
         upload form and the demo all build their options here."""
         return cls(district_margin_m=settings.district_margin_m,
                    max_vertices=settings.import_max_vertices, **options)

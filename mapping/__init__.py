@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mapping.config import Settings, checkout_folder
+from mapping.core.config import Settings, checkout_folder
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,22 +21,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.extra)
     app.extensions["assetmap.settings"] = settings
 
-    from mapping import (
-        admin,
-        assets,
-        auth,
-        councillors,
-        db,
-        display,
-        editors,
-        errors,
-        gis,
-        health,
-        reports,
-        residents,
-        security,
-        uploads,
-    )
+    from mapping import display
+    from mapping.api import gis
+    from mapping.core import assets, db, errors, health, security
+    from mapping.finder import reports, residents
+    from mapping.staff import admin, auth, editors, uploads
+    from mapping.wards import councillors
 
     # Pages cannot render without the browser libraries: refuse to start, not answer 500s.
     assets.check_installed()
@@ -55,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(editors.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)
-    from mapping import feeds, ogc, tiles
+    from mapping.api import feeds, ogc, tiles
 
     app.register_blueprint(ogc.bp)
     app.register_blueprint(feeds.bp)

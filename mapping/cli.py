@@ -8,7 +8,7 @@ import click
 from sqlalchemy import text
 
 from layers.kinds import BY_COMMAND
-from mapping.config import DatabaseUrlError, Settings
+from mapping.core.config import DatabaseUrlError, Settings
 
 
 def _settings() -> Settings:
@@ -16,7 +16,7 @@ def _settings() -> Settings:
 
 
 def _url() -> str:
-    from mapping.embedded import EmbeddedError
+    from mapping.core.embedded import EmbeddedError
 
     try:
         return _settings().resolved_database_url()
@@ -38,7 +38,7 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    from mapping import db as database
+    from mapping.core import db as database
 
     database.upgrade(_url(), revision)
     click.echo(f"database upgraded to {revision}")
@@ -48,7 +48,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION ('base' removes every table)."""
-    from mapping import db as database
+    from mapping.core import db as database
 
     database.downgrade(_url(), revision)
     click.echo(f"database downgraded to {revision}")
@@ -123,7 +123,7 @@ def _note_demo_places(engine, report) -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn, the production server."""
-    from mapping.assets import AssetsMissing, check_installed
+    from mapping.core.assets import AssetsMissing, check_installed
 
     try:
         check_installed()
@@ -161,7 +161,7 @@ def users_add(email: str, role: str, name: str | None, password: str) -> None:
     """Add a user who can sign in (the password is asked for, or read from stdin)."""
     from sqlalchemy import create_engine
 
-    from mapping import accounts, audit
+    from mapping.staff import accounts, audit
 
     engine = create_engine(_url())
     try:
@@ -183,7 +183,7 @@ def users_token(email: str, name: str) -> None:
     """Make an API token for scripted imports; it is printed once and never stored."""
     from sqlalchemy import create_engine
 
-    from mapping import accounts
+    from mapping.staff import accounts
 
     engine = create_engine(_url())
     with engine.begin() as connection:
@@ -199,7 +199,7 @@ def users_token(email: str, name: str) -> None:
 @main.command()
 def stop() -> None:
     """Stop the embedded PostgreSQL cluster under var/."""
-    from mapping import embedded
+    from mapping.core import embedded
 
     settings = _settings()
     if embedded.stop(settings.var_dir):

@@ -26,7 +26,7 @@ from layers.kinds import (
     MUTUAL_AID_GROUP,
     TRANSFERRED_BUILDING,
 )
-from mapping.config import PROJECT_ROOT, Settings
+from mapping.core.config import PROJECT_ROOT, Settings
 
 DATA = PROJECT_ROOT / "data"
 SOURCE = "demo"

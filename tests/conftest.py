@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from mapping import create_app
-from mapping import db as database
-from mapping.config import PROJECT_ROOT, Settings
+from mapping.core import db as database
+from mapping.core.config import PROJECT_ROOT, Settings
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"

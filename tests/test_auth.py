@@ -5,8 +5,9 @@ import re
 import pytest
 from sqlalchemy import text
 
-from mapping import accounts, create_app
+from mapping import create_app
 from mapping.cli import main
+from mapping.staff import accounts
 
 PASSWORD = "correct horse battery staple"
 

@@ -4,7 +4,8 @@ import subprocess
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from mapping import accounts, create_app
+from mapping import create_app
+from mapping.staff import accounts
 from tests.conftest import _recreate, with_database
 
 COUNTED = ("places", "areas", "postcodes", "users", "place_links", "mutual_aid_groups")

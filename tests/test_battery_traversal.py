@@ -8,13 +8,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mapping.assets import installed_version
+from mapping.core.assets import installed_version
 
 TRAVERSALS = [
     "../../../../etc/passwd",
     "..%2f..%2f..%2f..%2fetc%2fpasswd",
     "%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "%2e%2e/%2e%2e/mapping/config.py",
+    "%2e%2e/%2e%2e/mapping/core/config.py",
     "....//....//....//etc/passwd",
     "..%5c..%5cmapping%5cconfig.py",
     "%252e%252e%252fetc%252fpasswd",
@@ -22,7 +22,7 @@ TRAVERSALS = [
     "%2fetc%2fpasswd",
     "..",
     "%2e%2e",
-    "../mapping/config.py",
+    "../mapping/core/config.py",
     "..%2fmapping%2fconfig.py",
     "..%00/etc/passwd",
 ]
@@ -84,8 +84,8 @@ def _static_paths(version: str) -> list[str]:
         paths += [f"/static/{bad}", f"/static/css/{bad}",
                   f"/vendor/leaflet/{version}/{bad}", f"/vendor/leaflet/{version}/images/{bad}",
                   f"/vendor/{bad}/{version}/leaflet.js", f"/vendor/leaflet/{bad}/leaflet.js"]
-    paths += ["/static/../mapping/config.py", "/static/..%2fmapping%2fconfig.py",
-              f"/vendor/leaflet/{version}/../../../../mapping/config.py",
+    paths += ["/static/../mapping/core/config.py", "/static/..%2fmapping%2fconfig.py",
+              f"/vendor/leaflet/{version}/../../../../mapping/core/config.py",
               f"/vendor/leaflet/{version}/../package.json",
               f"/vendor/leaflet/{version}/..%2fpackage.json",
               f"/vendor/markercluster/{version}/../../../../etc/passwd"]

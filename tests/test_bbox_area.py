@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from mapping import create_app
-from mapping.config import Settings
+from mapping.core.config import Settings
 from tests.test_ogc_core import database_count, get_json
 
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mapping import create_app
-from mapping import db as database
-from mapping.config import DatabaseUrlError, database_url
+from mapping.core import db as database
+from mapping.core.config import DatabaseUrlError, database_url
 from tests.conftest import _server_url
 
 ASSETMAP = str(Path(sys.executable).parent / "assetmap")

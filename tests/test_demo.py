@@ -10,8 +10,8 @@ from conftest import shared_data
 from sqlalchemy import text
 from test_import_helpers import run, scalar, write_csv
 
-from mapping import accounts
-from mapping.config import PROJECT_ROOT
+from mapping.core.config import PROJECT_ROOT
+from mapping.staff import accounts
 
 DATA = PROJECT_ROOT / "data"
 SHIPPED = {"wards-2013.geojson": "kirklees/wards-2013.geojson",

@@ -5,7 +5,7 @@ import re
 import yaml
 
 from mapping.cli import gunicorn_command
-from mapping.config import ENVIRONMENT_VARIABLES, PROJECT_ROOT
+from mapping.core.config import ENVIRONMENT_VARIABLES, PROJECT_ROOT
 
 
 def compose():

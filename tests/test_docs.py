@@ -2,7 +2,7 @@
 import re
 
 from mapping.cli import main
-from mapping.config import ENVIRONMENT_VARIABLES, PROJECT_ROOT
+from mapping.core.config import ENVIRONMENT_VARIABLES, PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
 

@@ -6,7 +6,7 @@ import subprocess
 import psycopg
 import pytest
 
-from mapping import embedded
+from mapping.core import embedded
 from tests.conftest import free_port
 
 

@@ -7,8 +7,9 @@ import time
 import pytest
 from sqlalchemy import text
 
-from mapping import create_app, embedded
-from mapping import db as database
+from mapping import create_app
+from mapping.core import db as database
+from mapping.core import embedded
 from tests.conftest import free_port
 
 

@@ -2,7 +2,7 @@
 from layers.query import FILTER_PARAMETERS
 from layers.registry import LAYERS
 from mapping import create_app
-from mapping.config import PROJECT_ROOT
+from mapping.core.config import PROJECT_ROOT
 
 API_DOC = PROJECT_ROOT / "docs" / "api.md"
 

@@ -1,5 +1,6 @@
 """/healthz, /livez and /readyz, and what every endpoint answers when things go wrong."""
-from mapping import create_app, db
+from mapping import create_app
+from mapping.core import db
 from tests.conftest import free_port
 
 

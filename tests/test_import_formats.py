@@ -143,7 +143,7 @@ def test_cells_are_normalised():
 
 def test_every_field_and_loader_option_is_documented():
     from mapping.cli import main
-    from mapping.config import PROJECT_ROOT
+    from mapping.core.config import PROJECT_ROOT
 
     guide = (PROJECT_ROOT / "docs" / "importing.md").read_text()
     fields = [f.name for f in (*PLACE_FIELDS, *LOCATION_FIELDS)]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from test_auth import PASSWORD, csrf_from, sign_in
 from test_import_helpers import load_wards, run, scalar, ward_of
 
-from mapping import accounts
+from mapping.staff import accounts
 
 MARCH = "mutual-aid/uk-groups-2020-03-27.json"
 STAR = "mutual-aid/uk-groups-star-delimited.csv"

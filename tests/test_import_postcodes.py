@@ -9,7 +9,7 @@ import zipfile
 from conftest import shared_data
 from test_import_helpers import load_wards, rows, run, scalar, write_csv
 
-from mapping.config import PROJECT_ROOT
+from mapping.core.config import PROJECT_ROOT
 
 # Columns as in the ONSPD's CSV (a selection; the real file has about fifty).
 ONSPD_HEADER = ["pcd", "pcd2", "pcds", "dointr", "doterm", "oscty", "oseast1m", "osnrth1m",

@@ -13,7 +13,7 @@ from test_import_helpers import LSOAS, WARDS, rows, run, scalar, write_csv
 from importers.base import Options
 from importers.boundaries import import_boundaries
 from importers.places import import_places
-from mapping.config import Settings
+from mapping.core.config import Settings
 
 DEFAULT_CAP = Settings().import_max_vertices
 HUDDERSFIELD = (-1.785, 53.646)

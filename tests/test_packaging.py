@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from mapping.config import PROJECT_ROOT
+from mapping.core.config import PROJECT_ROOT
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.install

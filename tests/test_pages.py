@@ -95,7 +95,7 @@ def test_every_page_has_a_json_twin(client, urls):
 
 
 def test_leaflet_is_served_from_the_installed_package_only(client):
-    from mapping.assets import installed_version
+    from mapping.core.assets import installed_version
 
     version = installed_version("leaflet")
     response = client.get(f"/vendor/leaflet/{version}/leaflet.js")
@@ -304,7 +304,7 @@ def test_the_basemap_comes_from_settings(database_url, db, demo_data):
 
 
 def test_choropleth_shades_run_from_light_to_dark_even_when_many_wards_tie():
-    from mapping.councillors import PALETTE, class_of, classify
+    from mapping.wards.councillors import PALETTE, class_of, classify
 
     values = [0, 0, 0, 0, 0, 1.2, 3.2, 5, 20, 40]
     classes = classify(values)

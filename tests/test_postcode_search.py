@@ -17,7 +17,8 @@ from sqlalchemy import text
 from importers.boundaries import import_boundaries
 from importers.places import import_places
 from importers.postcodes import import_postcodes
-from mapping import create_app, postcode_search, queries
+from mapping import create_app, queries
+from mapping.finder import postcode_search
 from tests.conftest import shared_data
 
 KIRKLEES_POSTCODES = "postcodes/codepoint-open-kirklees-2025-05.csv"
@@ -321,7 +322,7 @@ def test_with_no_postcodes_loaded_the_finder_says_search_is_not_available(db, cl
 
 
 def test_healthz_and_the_admin_page_show_the_postcodes_loaded(kirklees, client):
-    from mapping import accounts
+    from mapping.staff import accounts
     from tests.test_auth import PASSWORD, sign_in
 
     health = client.get("/healthz").get_json()

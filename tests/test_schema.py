@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from mapping import db as database
+from mapping.core import db as database
 from tests.conftest import _recreate, with_database
 
 INSERT_PLACE = text(

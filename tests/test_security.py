@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from mapping import create_app
-from mapping.security import content_security_policy, inline_script_hashes
+from mapping.core.security import content_security_policy, inline_script_hashes
 
 
 def test_every_page_has_a_csp_without_inline_script(client):
@@ -71,7 +71,7 @@ def test_a_request_body_over_the_limit_is_refused(database_url, db):
     ("http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", "http://127.0.0.1:8080"),
 ])
 def test_the_basemap_host_is_allowed_for_images(template, expected):
-    from mapping.config import Settings
+    from mapping.core.config import Settings
 
     policy = content_security_policy(Settings(basemap_url=template))
     assert f"img-src 'self' data: {expected}" in policy

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mapping.config import PROJECT_ROOT
+from mapping.core.config import PROJECT_ROOT
 
 KIND_IDS = re.compile(r"\b(community_asset|transferred_building|mutual_aid_group)s?\b")
 

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the config set by mapping.db.alembic_config."""
+"""Alembic environment: the URL comes from the config set by mapping.core.db.alembic_config."""
 from alembic import context
 from sqlalchemy import create_engine, pool
 

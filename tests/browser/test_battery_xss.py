@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
-from mapping import accounts
+from mapping.staff import accounts
 from tests.browser import conftest as browser_fixtures
 
 pytestmark = pytest.mark.browser

@@ -15,9 +15,9 @@ from flask import current_app
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from mapping.config import Settings
+from mapping.core.config import Settings
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def make_engine(url: str, settings: Settings, *, read_only: bool = False) -> Engine:

@@ -21,7 +21,7 @@ from flask import Response, current_app, request
 
 from layers.registry import LAYERS, Layer, get_layer
 from layers.sql import LayerSQL
-from mapping.errors import ApiError
+from mapping.core.errors import ApiError
 
 GZIP_LEVEL = 3
 GZIP_MIN_BYTES = 1024

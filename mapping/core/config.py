@@ -12,10 +12,10 @@ import psycopg
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Where a non-editable install carries the checkout's templates/, static/ and the served
 # parts of node_modules/ (setup.py copies them in at build time).
-SHIPPED = Path(__file__).resolve().parent / "_shipped"
+SHIPPED = Path(__file__).resolve().parents[1] / "_shipped"
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -154,7 +154,7 @@ class Settings:
         """The URL to connect to, starting the embedded cluster when none is configured."""
         if self.database_url:
             return database_url(self.database_url)
-        from mapping import embedded
+        from mapping.core import embedded
 
         return embedded.ensure_running(self.var_dir, self.embedded_port)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
-from mapping import db, editing, queries
+from mapping import queries
+from mapping.core import db
+from mapping.staff import editing
 
 bp = Blueprint("reports", __name__)
 

@@ -16,8 +16,9 @@ from flask import (
 )
 
 from layers.kinds import KINDS, PRECISIONS
-from mapping import audit, db, editing
-from mapping.auth import acting_user, require
+from mapping.core import db
+from mapping.staff import audit, editing
+from mapping.staff.auth import acting_user, require
 
 bp = Blueprint("editors", __name__, url_prefix="/edit")
 

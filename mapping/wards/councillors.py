@@ -15,10 +15,12 @@ from flask import (
 
 from layers import profiles
 from layers.kinds import HUB, KINDS
-from mapping import db, printmap, queries
+from mapping import queries
+from mapping.core import db
+from mapping.core.security import allow_inline_scripts
 from mapping.display import KIND_LABELS, KIND_SINGULAR, map_config, walking_distance
-from mapping.residents import place_url_template
-from mapping.security import allow_inline_scripts
+from mapping.finder.residents import place_url_template
+from mapping.wards import printmap
 
 bp = Blueprint("councillors", __name__)
 

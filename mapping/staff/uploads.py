@@ -12,9 +12,11 @@ from werkzeug.utils import secure_filename
 from importers.base import Options
 from importers.places import import_places
 from layers.kinds import BY_COMMAND
-from mapping import audit, db, demo
-from mapping.auth import acting_user, require
-from mapping.errors import ApiError
+from mapping import demo
+from mapping.core import db
+from mapping.core.errors import ApiError
+from mapping.staff import audit
+from mapping.staff.auth import acting_user, require
 
 bp = Blueprint("uploads", __name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, request, send_file, url_for
 from werkzeug.security import safe_join
 
-from mapping.config import PROJECT_ROOT, SHIPPED, checkout_folder
+from mapping.core.config import PROJECT_ROOT, SHIPPED, checkout_folder
 
 bp = Blueprint("assets", __name__)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from mapping import accounts, audit, db, postcode_search
-from mapping.auth import acting_user, require
+from mapping.core import db
+from mapping.finder import postcode_search
+from mapping.staff import accounts, audit
+from mapping.staff.auth import acting_user, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -9,9 +9,7 @@ from flask import Blueprint
 from layers.extents import layer_extents
 from layers.query import check_known, parse_query
 from layers.sql import LayerSQL
-from mapping import db
-from mapping.errors import ApiError
-from mapping.feed_http import (
+from mapping.api.feed_http import (
     CACHE_TILES,
     JSON,
     ApiRequest,
@@ -26,6 +24,8 @@ from mapping.feed_http import (
     unchanged,
     validators,
 )
+from mapping.core import db
+from mapping.core.errors import ApiError
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 init_blueprint(bp, CACHE_TILES)

@@ -17,9 +17,7 @@ from layers.extents import layer_extents
 from layers.query import check_known, parse_query
 from layers.registry import LAYERS, Layer
 from layers.sql import LayerSQL
-from mapping import db
-from mapping.errors import ApiError
-from mapping.feed_http import (
+from mapping.api.feed_http import (
     CACHE_FEEDS,
     CACHE_METADATA,
     GEOJSON,
@@ -38,7 +36,9 @@ from mapping.feed_http import (
     unchanged,
     validators,
 )
-from mapping.openapi import OPENAPI_MEDIA_TYPE, openapi_document
+from mapping.api.openapi import OPENAPI_MEDIA_TYPE, openapi_document
+from mapping.core import db
+from mapping.core.errors import ApiError
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 init_blueprint(bp, CACHE_FEEDS)

@@ -14,7 +14,7 @@ import folium
 from shapely.geometry import shape
 
 from layers.kinds import KINDS
-from mapping.assets import vendor_url
+from mapping.core.assets import vendor_url
 from mapping.display import KIND_LABELS
 
 KIND_COLOURS = {kind.id: kind.colour for kind in KINDS.values()}

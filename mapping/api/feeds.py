@@ -17,9 +17,8 @@ from layers.profiles import area_profile
 from layers.query import check_known, parse_limit, parse_query, single
 from layers.registry import LAYERS
 from layers.sql import LayerSQL
-from mapping import db, postcode_search, queries
-from mapping.errors import ApiError
-from mapping.feed_http import (
+from mapping import queries
+from mapping.api.feed_http import (
     CACHE_FEEDS,
     GEOJSON,
     JSON,
@@ -37,6 +36,9 @@ from mapping.feed_http import (
     unchanged,
     validators,
 )
+from mapping.core import db
+from mapping.core.errors import ApiError
+from mapping.finder import postcode_search
 
 bp = Blueprint("feeds", __name__)
 init_blueprint(bp, CACHE_FEEDS)

@@ -7,8 +7,9 @@ from urllib.parse import unquote
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from layers.registry import LAYERS
-from mapping import db, queries
-from mapping.feed_http import LICENCE_URLS
+from mapping import queries
+from mapping.api.feed_http import LICENCE_URLS
+from mapping.core import db
 
 bp = Blueprint("gis", __name__)
 

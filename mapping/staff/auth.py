@@ -23,8 +23,9 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from mapping import accounts, db
-from mapping.errors import ApiError
+from mapping.core import db
+from mapping.core.errors import ApiError
+from mapping.staff import accounts
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
