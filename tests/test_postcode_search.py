@@ -17,8 +17,7 @@ from sqlalchemy import text
 from importers.boundaries import import_boundaries
 from importers.places import import_places
 from importers.postcodes import import_postcodes
-from mapping import create_app, queries
-from mapping.finder import postcode_search
+from mapping import create_app, postcode_search, queries
 from tests.conftest import shared_data
 
 KIRKLEES_POSTCODES = "postcodes/codepoint-open-kirklees-2025-05.csv"

@@ -17,7 +17,7 @@ from layers.profiles import area_profile
 from layers.query import check_known, parse_limit, parse_query, single
 from layers.registry import LAYERS
 from layers.sql import LayerSQL
-from mapping import queries
+from mapping import postcode_search, queries
 from mapping.api.feed_http import (
     CACHE_FEEDS,
     GEOJSON,
@@ -38,7 +38,6 @@ from mapping.api.feed_http import (
 )
 from mapping.core import db
 from mapping.core.errors import ApiError
-from mapping.finder import postcode_search
 
 bp = Blueprint("feeds", __name__)
 init_blueprint(bp, CACHE_FEEDS)

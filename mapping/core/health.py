@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from mapping import postcode_search
 from mapping.core import db
-from mapping.finder import postcode_search
 
 bp = Blueprint("health", __name__)
 

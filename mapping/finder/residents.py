@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
 from layers.kinds import KINDS
-from mapping import queries
+from mapping import postcode_search, queries
 from mapping.core import db
 from mapping.core.errors import problem
 from mapping.display import (
@@ -15,7 +15,6 @@ from mapping.display import (
     safe_url,
     walking_distance,
 )
-from mapping.finder import postcode_search
 
 bp = Blueprint("residents", __name__)
 

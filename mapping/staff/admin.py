@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from mapping import postcode_search
 from mapping.core import db
-from mapping.finder import postcode_search
 from mapping.staff import accounts, audit
 from mapping.staff.auth import acting_user, require
 

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from importers.boundaries import import_boundaries
 from importers.places import import_places
-from mapping import create_app
-from mapping.finder import postcode_search
+from mapping import create_app, postcode_search
 from tests.conftest import shared_data
 from tests.test_postcode_search import (
     MUTUAL_AID,
