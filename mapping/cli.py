@@ -5,7 +5,6 @@ import os
 import sys
 
 import click
-from sqlalchemy import text
 
 from layers.kinds import BY_COMMAND
 from mapping.core.config import DatabaseUrlError, Settings
@@ -80,7 +79,7 @@ def demo(force: bool, remove: bool, seed: int) -> None:
                 removed = demo_data.remove(connection)
                 click.echo(_demo_removed(removed))
                 return
-            has_places = connection.execute(text("SELECT EXISTS (SELECT 1 FROM places)")).scalar()
+            has_places = demo_data.has_places(connection)
             if force:
                 demo_data.remove(connection)
             elif has_places or demo_data.was_removed(connection):
@@ -187,8 +186,7 @@ def users_token(email: str, name: str) -> None:
 
     engine = create_engine(_url())
     with engine.begin() as connection:
-        user_id = connection.execute(text("SELECT id FROM users WHERE email = :e"),
-                                     {"e": email.strip().lower()}).scalar()
+        user_id = accounts.user_id(connection, email)
         if user_id is None:
             raise click.ClickException(f"there is no user {email}")
         token = accounts.create_token(connection, user_id, name)

@@ -336,6 +336,11 @@ def remove(connection) -> dict:
     return removed
 
 
+def has_places(connection) -> bool:
+    """Whether the database holds any place at all, demo or real, hidden or not."""
+    return connection.execute(text("SELECT EXISTS (SELECT 1 FROM places)")).scalar()
+
+
 def was_removed(connection) -> bool:
     """True once the demo places have been removed (and not generated again since)."""
     last = connection.execute(text(

@@ -94,5 +94,24 @@ def recreate_database(url: str) -> None:
     admin.dispose()
 
 
+def create_database_if_missing(url: str) -> None:
+    """Create the database `url` names unless it exists (the embedded cluster's)."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).first() is None:
+                connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
+def server_version(connection) -> str:
+    return connection.execute(text("SHOW server_version")).scalar_one()
+
+
 def postgis_version(connection) -> str:
     return connection.execute(text("SELECT postgis_lib_version()")).scalar_one()

@@ -155,23 +155,20 @@ def url(port: int, database: str = DATABASE) -> str:
 
 
 def _create_database(port: int) -> None:
-    import psycopg
+    from sqlalchemy.exc import OperationalError
 
+    from mapping.core import db
+
+    # The server may take a moment after `pg_ctl start` to accept connections.
     deadline = time.monotonic() + 30
     while True:
         try:
-            conn = psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres",
-                                   autocommit=True)
-            break
-        except psycopg.OperationalError:
+            db.create_database_if_missing(url(port))
+            return
+        except OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{DATABASE}"')
-    conn.close()
 
 
 def ensure_running(var_dir: Path, port: int) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
 
 from mapping import postcode_search
 from mapping.core import db
@@ -15,7 +14,7 @@ def _database_status() -> dict:
         body = {
             "status": "ok",
             "postgis": db.postgis_version(connection),
-            "postgresql": connection.execute(text("SHOW server_version")).scalar_one(),
+            "postgresql": db.server_version(connection),
             "migration": db.current_revision(connection),
             "migration_head": db.head_revision(),
         }

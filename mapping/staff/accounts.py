@@ -78,6 +78,12 @@ def get_user(connection, user_id: int) -> User | None:
         "SELECT id, email, name, role, active FROM users WHERE id = :id"), {"id": user_id}).first())
 
 
+def user_id(connection, email: str) -> int | None:
+    """The id of the user with this e-mail address (any case), active or not."""
+    return connection.execute(text("SELECT id FROM users WHERE email = :e"),
+                              {"e": email.strip().lower()}).scalar()
+
+
 def authenticate(connection, email: str, password: str) -> User | None:
     """The user with these credentials, or None (the same answer for any failure)."""
     row = connection.execute(text(
