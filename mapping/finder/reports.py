@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template, request
 
 from mapping import queries
 from mapping.core import db
-from mapping.staff import editing
+from mapping.staff import store
 
 bp = Blueprint("reports", __name__)
 
@@ -39,7 +39,7 @@ def report(place_id: int):
             if len(details) > 2000:
                 problems.append("Please keep the details under 2,000 characters.")
             if not problems:
-                editing.add_report(connection, place_id, reason, details or None)
+                store.add_report(connection, place_id, reason, details or None)
                 return render_template("reports/thanks.html", place=place), 201
     return render_template("reports/form.html", place=place, reasons=REASONS,
                            problems=problems, form=request.form), 400 if problems else 200

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from mapping import postcode_search
 from mapping.core import db
-from mapping.staff import accounts, audit
+from mapping.staff import accounts, audit, store
 from mapping.staff.auth import acting_user, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -16,8 +16,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @require("admin")
 def users():
     with db.engine().connect() as connection:
-        rows = accounts.list_users(connection)
-        tokens = accounts.active_tokens(connection)
+        rows = store.list_users(connection)
+        tokens = store.active_tokens(connection)
         postcodes = postcode_search.status(connection)
     return render_template("admin/users.html", users=rows, tokens=tokens, roles=accounts.ROLES,
                            new_token=None, postcodes=postcodes)
@@ -53,7 +53,7 @@ def change_user(user_id: int):
             abort(400, description=f"role must be one of {', '.join(accounts.ROLES)}")
         if user_id == acting_user().id and (active == "no" or role == "editor"):
             abort(400, description="You cannot remove your own admin rights.")
-        accounts.change_user(connection, user_id, role=role, active=active)
+        store.change_user(connection, user_id, role=role, active=active)
         audit.record(connection, acting_user(), "update", "users", user_id, before,
                      audit.row_as_dict(connection, "users", "id", user_id))
     flash("Saved.")

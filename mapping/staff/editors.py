@@ -17,7 +17,7 @@ from flask import (
 
 from layers.kinds import KINDS, PRECISIONS
 from mapping.core import db
-from mapping.staff import audit, editing
+from mapping.staff import audit, store
 from mapping.staff.auth import acting_user, require
 
 bp = Blueprint("editors", __name__, url_prefix="/edit")
@@ -35,7 +35,7 @@ def _settings():
 def dashboard():
     cutoff = dt.date.today() - dt.timedelta(days=_settings().stale_after_days)
     with db.engine().connect() as connection:
-        lists = editing.dashboard(connection, cutoff)
+        lists = store.dashboard(connection, cutoff)
     outside = lists["outside"]
     return render_template("editors/dashboard.html", **lists,
                            outside_total=outside[0].total if outside else 0,
@@ -73,7 +73,7 @@ def _coordinates(form) -> tuple[float | None, float | None, list[str]]:
 @require("editor")
 def edit_place(place_id: int):
     with db.engine().begin() as connection:
-        place = editing.place(connection, place_id)
+        place = store.place(connection, place_id)
         if place is None:
             abort(404, description="There is no place with that number.")
         problems = []
@@ -85,7 +85,7 @@ def edit_place(place_id: int):
                 values["last_verified"] = place["last_verified"]
             if not problems:
                 before = audit.row_as_dict(connection, "places", "id", place_id)
-                editing.update_place(connection, place_id, values)
+                store.update_place(connection, place_id, values)
                 after = audit.row_as_dict(connection, "places", "id", place_id)
                 if before != after:
                     audit.record(connection, acting_user(), "update", "places", place_id,
@@ -113,7 +113,7 @@ def _set_hidden(place_id: int, hidden: bool):
         before = audit.row_as_dict(connection, "places", "id", place_id)
         if before is None:
             abort(404, description="There is no place with that number.")
-        editing.set_hidden(connection, place_id, hidden)
+        store.set_hidden(connection, place_id, hidden)
         after = audit.row_as_dict(connection, "places", "id", place_id)
         if before != after:
             audit.record(connection, acting_user(), "hide" if hidden else "show", "places",
@@ -135,7 +135,7 @@ def new_place():
             problems.append(f"kind: choose one of {', '.join(KINDS)}")
         if not problems:
             with db.engine().begin() as connection:
-                place_id = editing.add_place(connection, kind, values, lon, lat)
+                place_id = store.add_place(connection, kind, values, lon, lat)
                 audit.record(connection, acting_user(), "create", "places", place_id, None,
                              audit.row_as_dict(connection, "places", "id", place_id))
             flash("Place added.")
@@ -151,7 +151,7 @@ def resolve_report(report_id: int):
         before = audit.row_as_dict(connection, "listing_reports", "id", report_id)
         if before is None:
             abort(404, description="There is no report with that number.")
-        editing.resolve_report(connection, report_id, acting_user().id)
+        store.resolve_report(connection, report_id, acting_user().id)
         audit.record(connection, acting_user(), "resolve", "listing_reports", report_id, before,
                      audit.row_as_dict(connection, "listing_reports", "id", report_id))
     flash("Report marked as dealt with.")

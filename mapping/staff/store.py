@@ -1,0 +1,219 @@
+"""Every statement the staff side runs: editors' reads and writes of places and residents'
+reports, users and API tokens (for accounts.py), and the audit trail (for audit.py). The
+pages, accounts.py and audit.py hold no SQL of their own.
+
+Editors see the `places` table itself, hidden places and private details included; the
+public never reads through here (its reads are in queries.py and layers/, on the view
+`published_places`). Each function runs in the caller's transaction, so a change and its
+audit record commit together."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import text
+
+from layers.kinds import KINDS
+
+STALE = text("""
+    SELECT id, kind, name, last_verified, ward_code, deleted_at IS NOT NULL AS hidden
+      FROM places
+     WHERE last_verified IS NULL OR last_verified < CAST(:cutoff AS date)
+     ORDER BY last_verified NULLS FIRST, name
+     LIMIT 200
+""")
+# Places no ward holds: loaded from the margin around the district, or kept from outside it.
+OUTSIDE_WARDS = text("""
+    SELECT id, kind, name, source, count(*) OVER () AS total
+      FROM places
+     WHERE ward_code IS NULL AND deleted_at IS NULL
+     ORDER BY name, id
+     LIMIT 200
+""")
+OPEN_REPORTS = text("""
+    SELECT r.id, r.place_id, p.name, r.reason, r.details, r.created_at
+      FROM listing_reports r JOIN places p ON p.id = r.place_id
+     WHERE r.resolved_at IS NULL ORDER BY r.created_at LIMIT 200
+""")
+PLACE = text("""
+    SELECT *, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat
+      FROM places WHERE id = :id
+""")
+
+
+def dashboard(connection, cutoff: dt.date) -> dict:
+    """What editors see first: listings not verified since `cutoff`, residents' open
+    reports, and the places no ward holds."""
+    return {
+        "stale": connection.execute(STALE, {"cutoff": cutoff}).mappings().all(),
+        "reports": connection.execute(OPEN_REPORTS).mappings().all(),
+        "outside": connection.execute(OUTSIDE_WARDS).mappings().all(),
+    }
+
+
+def place(connection, place_id: int):
+    """The whole row, with a point on its surface as lon and lat; None if there is none."""
+    return connection.execute(PLACE, {"id": place_id}).mappings().first()
+
+
+def update_place(connection, place_id: int, values: dict) -> None:
+    """Write `values` (column: value; the columns are the editor form's own names), only
+    when one of them really changes, so the row's update time stays true."""
+    assignments = ", ".join(f"{k} = :{k}" for k in values)
+    changed = " OR ".join(f"{k} IS DISTINCT FROM :{k}" for k in values)
+    connection.execute(text(f"UPDATE places SET {assignments} WHERE id = :id AND ({changed})"),
+                       {**values, "id": place_id})
+
+
+def set_hidden(connection, place_id: int, hidden: bool) -> None:
+    """Hide the place from the public (a soft delete) or show it again."""
+    connection.execute(text(
+        "UPDATE places SET deleted_at = CASE WHEN :hidden THEN now() ELSE NULL END "
+        "WHERE id = :id AND (deleted_at IS NULL) = :hidden"), {"hidden": hidden, "id": place_id})
+
+
+def add_place(connection, kind: str, values: dict, lon: float, lat: float) -> int:
+    """A new place of `kind` at lon, lat, verified today, with its (empty) detail row and
+    its ward, LSOA and neighbourhoods; its id."""
+    place_id = connection.execute(text(
+        "INSERT INTO places (kind, source, source_id, " + ", ".join(values) + ", geom, "
+        "last_verified) VALUES (:kind, 'editor', gen_random_uuid()::text, "
+        + ", ".join(f":{k}" for k in values)
+        + ", ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), current_date) RETURNING id"),
+        {**values, "kind": kind, "lon": lon, "lat": lat}).scalar_one()
+    connection.execute(text(f"INSERT INTO {KINDS[kind].table} (place_id) VALUES (:id)"),
+                       {"id": place_id})
+    connection.execute(text("SELECT assetmap_assign_areas()"))
+    return place_id
+
+
+def add_report(connection, place_id: int, reason: str, details: str | None) -> None:
+    """A resident's report that a listing is wrong."""
+    connection.execute(text(
+        "INSERT INTO listing_reports (place_id, reason, details) VALUES (:p, :r, :d)"),
+        {"p": place_id, "r": reason, "d": details})
+
+
+def resolve_report(connection, report_id: int, user_id: int) -> None:
+    connection.execute(text(
+        "UPDATE listing_reports SET resolved_at = now(), resolved_by = :u "
+        "WHERE id = :id AND resolved_at IS NULL"), {"id": report_id, "u": user_id})
+
+
+# -- users and API tokens (accounts.py keeps the rules: e-mail, roles, hashing) --------
+
+USER_COLUMNS = "id, email, name, role, active"
+
+
+def user_exists(connection, email: str) -> bool:
+    return connection.execute(text("SELECT 1 FROM users WHERE email = :e"),
+                              {"e": email}).first() is not None
+
+
+def insert_user(connection, email: str, name: str | None, password_hash: str, role: str):
+    return connection.execute(text(
+        "INSERT INTO users (email, name, password_hash, role) VALUES (:e, :n, :h, :r) "
+        f"RETURNING {USER_COLUMNS}"), {"e": email, "n": name, "h": password_hash, "r": role}).first()
+
+
+def user(connection, user_id: int):
+    return connection.execute(text(f"SELECT {USER_COLUMNS} FROM users WHERE id = :id"),
+                              {"id": user_id}).first()
+
+
+def user_id(connection, email: str) -> int | None:
+    return connection.execute(text("SELECT id FROM users WHERE email = :e"),
+                              {"e": email}).scalar()
+
+
+def user_with_password(connection, email: str):
+    return connection.execute(text(
+        f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = :e"), {"e": email}).first()
+
+
+def signed_in(connection, user_id: int, new_password_hash: str | None = None) -> None:
+    """Record a sign-in, with the password's hash re-made when the hasher asks for it."""
+    if new_password_hash is not None:
+        connection.execute(text("UPDATE users SET password_hash = :h WHERE id = :id"),
+                           {"h": new_password_hash, "id": user_id})
+    connection.execute(text("UPDATE users SET last_login_at = now() WHERE id = :id"),
+                       {"id": user_id})
+
+
+def insert_token(connection, user_id: int, name: str, digest: str) -> None:
+    connection.execute(text(
+        "INSERT INTO api_tokens (user_id, name, token_hash) VALUES (:u, :n, :h)"),
+        {"u": user_id, "n": name, "h": digest})
+
+
+def use_token(connection, digest: str):
+    """The active user whose live token has this digest, marking the token used."""
+    return connection.execute(text(
+        "UPDATE api_tokens t SET last_used_at = now() FROM users u "
+        "WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.id = t.user_id AND u.active "
+        "RETURNING u.id, u.email, u.name, u.role, u.active"), {"h": digest}).first()
+
+
+def revoke_token(connection, token_id: int) -> bool:
+    return connection.execute(text(
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL"),
+        {"id": token_id}).rowcount == 1
+
+
+def list_users(connection) -> list:
+    """Every user, with how many live API tokens each has, by e-mail address."""
+    return connection.execute(text(
+        "SELECT u.id, u.email, u.name, u.role, u.active, u.last_login_at, "
+        "count(t.id) FILTER (WHERE t.revoked_at IS NULL) AS tokens "
+        "FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id GROUP BY u.id ORDER BY u.email"
+    )).mappings().all()
+
+
+def active_tokens(connection) -> list:
+    """The API tokens not revoked, oldest first, with their users' addresses."""
+    return connection.execute(text(
+        "SELECT t.id, t.name, u.email, t.created_at, t.last_used_at FROM api_tokens t "
+        "JOIN users u ON u.id = t.user_id WHERE t.revoked_at IS NULL ORDER BY t.created_at"
+    )).mappings().all()
+
+
+def change_user(connection, user_id: int, *, role: str | None, active: str | None) -> None:
+    """A new role (None: unchanged) and `active` "yes" or "no" (anything else: unchanged)."""
+    connection.execute(text(
+        "UPDATE users SET role = coalesce(:role, role), "
+        "active = CASE :active WHEN 'yes' THEN true WHEN 'no' THEN false ELSE active END "
+        "WHERE id = :id"), {"role": role, "active": active, "id": user_id})
+
+
+# -- the audit trail ----------------------------------------------------------------------
+
+# The rows an audit entry may snapshot, by table and key; secrets are never copied.
+AUDITED = {"places": "id", "users": "id", "listing_reports": "id", "api_tokens": "id"}
+
+
+def add_audit(connection, *, user_id, actor: str, action: str, table: str, record_id,
+              before, after) -> None:
+    connection.execute(text(
+        "INSERT INTO audit_log (user_id, actor, action, table_name, record_id, before, after) "
+        "VALUES (:user_id, :actor, :action, :table, :record_id, CAST(:before AS jsonb), "
+        "CAST(:after AS jsonb))"),
+        {"user_id": user_id, "actor": actor, "action": action, "table": table,
+         "record_id": None if record_id is None else str(record_id),
+         "before": None if before is None else json.dumps(before, default=str),
+         "after": None if after is None else json.dumps(after, default=str)})
+
+
+def row_snapshot(connection, table: str, key: str, value) -> dict | None:
+    """The row as JSON (geometry as GeoJSON), for the before/after of an audit entry."""
+    if AUDITED.get(table) != key:
+        raise ValueError(f"no audit snapshot for {table}.{key}")
+    return connection.execute(text(
+        f"SELECT to_jsonb(t) - 'password_hash' - 'token_hash' - 'geom_bng' AS j FROM {table} t "
+        f"WHERE {key} = :v"), {"v": value}).scalar()
+
+
+def audit_latest(connection, limit: int = 200) -> list:
+    """The newest entries of the audit trail, newest first."""
+    return connection.execute(text(
+        "SELECT id, at, actor, action, table_name, record_id, before, after FROM audit_log "
+        "ORDER BY id DESC LIMIT :limit"), {"limit": limit}).mappings().all()
