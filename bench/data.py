@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from mapping.demo import WARDS
+from importers.demo import WARDS
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 WARDS_FILE = SHARED / "kirklees" / "wards-2013.geojson"

@@ -128,7 +128,7 @@ def main() -> None:
     try:
         database.upgrade(url)
         engine = create_engine(url)
-        from mapping import demo
+        from importers import demo
 
         with engine.begin() as connection:
             demo.load(connection)

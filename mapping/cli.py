@@ -70,7 +70,8 @@ def demo(force: bool, remove: bool, seed: int) -> None:
     database unless --force), or take the generated places away (--remove)."""
     from sqlalchemy import create_engine
 
-    from mapping import demo as demo_data
+    from importers import demo as demo_data
+    from importers.base import Options
 
     engine = create_engine(_url())
     try:
@@ -87,7 +88,8 @@ def demo(force: bool, remove: bool, seed: int) -> None:
                        else "the demo places were removed")
                 click.echo(f"demo: {why}; nothing loaded (use --force)")
                 return
-            counts = demo_data.load(connection, seed=seed, progress=True)
+            counts = demo_data.load(connection, seed=seed,
+                                    options=Options.from_settings(_settings(), progress=True))
     except demo_data.DemoError as error:
         raise click.ClickException(str(error)) from error
     finally:
@@ -107,7 +109,7 @@ def _demo_removed(removed: dict) -> str:
 
 def _note_demo_places(engine, report) -> None:
     """After a real import, say how to take away the demo places still on the map."""
-    from mapping.demo import remaining_note
+    from importers.demo import remaining_note
 
     if report.status == "committed":
         with engine.connect() as connection:

@@ -129,7 +129,7 @@ SNAPSHOT = "demo_snapshot"
 def _demo_snapshot(engine):
     """The demo data loaded once per session and copied, table by table, into a schema of
     its own; None when the role cannot restore it (not a superuser: see `demo_data`)."""
-    from mapping import demo
+    from importers import demo
 
     empty_tables(engine)
     with engine.begin() as connection:
@@ -169,7 +169,7 @@ def demo_data(db, _demo_snapshot):
     is copied, since every derived row (area parts, public locations) is in the copy."""
     counts, snapshot = _demo_snapshot
     if snapshot is None:
-        from mapping import demo
+        from importers import demo
 
         with db.begin() as connection:
             return demo.load(connection)

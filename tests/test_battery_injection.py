@@ -69,7 +69,7 @@ CHECKSUM = text("""
 def demo_app(database_url, engine):
     """The demo data loaded once for the module (these tests only read), and an app whose
     search rate limit would not turn this many requests into 429s and hide the rest."""
-    from mapping import demo
+    from importers import demo
     from tests.conftest import empty_tables
 
     empty_tables(engine)

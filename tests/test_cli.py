@@ -28,7 +28,7 @@ def test_demo_loads_into_an_empty_database_only(runner, db):
 
 
 def test_demo_data_is_deterministic_and_inside_its_wards(db):
-    from mapping import demo
+    from importers import demo
 
     def snapshot():
         with db.begin() as connection:

@@ -150,7 +150,7 @@ def test_the_web_upload_says_how_to_remove_the_demo_places(runner, db, client):
 
 
 def test_demo_data_is_deterministic(db):
-    from mapping import demo
+    from importers import demo
 
     def snapshot():
         with db.begin() as connection:

@@ -126,7 +126,7 @@ def test_downgrade_to_base_and_upgrade_round_trips_on_a_populated_database(datab
     _recreate(url)
     database.upgrade(url)
     engine = create_engine(url)
-    from mapping import demo
+    from importers import demo
 
     with engine.begin() as connection:
         demo.load(connection)

@@ -42,3 +42,16 @@ def test_the_kind_ids_are_written_only_in_the_kind_registry():
         for path in python_files("mapping", "layers", "importers")
         if "migrations" not in path.parts and KIND_IDS.search(path.read_text())}
     assert written == {"layers/kinds.py"}
+
+
+SQL = re.compile(r"\b(SELECT|INSERT INTO|DELETE FROM|CREATE DATABASE|DROP DATABASE|SHOW)\b "
+                 r"|\bUPDATE [a-z_]+ (?:[a-z] )?SET\b")
+
+
+def test_three_modules_of_the_app_hold_sql_and_no_route_module_does():
+    holding = {str(path.relative_to(PROJECT_ROOT)) for path in python_files("mapping")
+               if "migrations" not in path.parts and SQL.search(path.read_text())}
+    routes = {str(path.relative_to(PROJECT_ROOT)) for path in python_files("mapping")
+              if "Blueprint(" in path.read_text()}
+    assert holding == {"mapping/queries.py", "mapping/staff/store.py", "mapping/core/db.py"}
+    assert not holding & routes

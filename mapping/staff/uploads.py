@@ -9,10 +9,10 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.utils import secure_filename
 
+from importers import demo
 from importers.base import Options
 from importers.places import import_places
 from layers.kinds import BY_COMMAND
-from mapping import demo
 from mapping.core import db
 from mapping.core.errors import ApiError
 from mapping.staff import audit

@@ -13,12 +13,14 @@ import json
 import random
 from collections import defaultdict
 from contextlib import contextmanager
+from pathlib import Path
 
 import shapely
 from shapely.geometry import Point, Polygon, mapping
 from sqlalchemy import text
 
 from importers import VERSION as IMPORTER_VERSION
+from importers.base import Options
 from layers.kinds import (
     COMMUNITY_ASSET,
     HUB,
@@ -26,9 +28,9 @@ from layers.kinds import (
     MUTUAL_AID_GROUP,
     TRANSFERRED_BUILDING,
 )
-from mapping.core.config import PROJECT_ROOT, Settings
 
-DATA = PROJECT_ROOT / "data"
+# The district's open reference data, shipped in the checkout (data/LICENCES).
+DATA = Path(__file__).resolve().parents[1] / "data"
 SOURCE = "demo"
 # Where the places cluster in each real ward: (ward name, lon, lat, local place names).
 WARDS = [
@@ -222,17 +224,15 @@ class _Savepoints:
         return getattr(self._connection, name)
 
 
-def load_reference(connection, progress: bool = False) -> dict:
+def load_reference(connection, options: Options | None = None) -> dict:
     """Load the real layers from data/ through the importers; {what: count}."""
-    from importers.base import Options
-
     missing = [name for _, name, _ in _reference_steps() if name and not (DATA / name).is_file()]
     if missing:
         raise DemoError(f"the reference data is missing from {DATA}: {', '.join(missing)} "
                         f"(it comes with the repository; see data/LICENCES)")
     engine = _CallersTransaction(connection)
     for _, name, importer in _reference_steps():
-        report = importer(engine, DATA / name if name else None, Options.from_settings(Settings.from_env(), progress=progress))
+        report = importer(engine, DATA / name if name else None, options or Options())
         # A savepoint does not end the transaction, so the staging table outlives it.
         connection.execute(text("DROP TABLE IF EXISTS pg_temp.import_stage"))
         if not report.ok:
@@ -270,13 +270,13 @@ def _real_postcodes(connection) -> list[dict]:
                 "SELECT postcode, ST_X(geom), ST_Y(geom) FROM postcodes ORDER BY postcode_key"))]
 
 
-def load(connection, seed: int = 20261123, progress: bool = False) -> dict:
+def load(connection, seed: int = 20261123, options: Options | None = None) -> dict:
     """The real layers (unless wards are loaded already) and the generated places, through
     `connection`, inside the caller's transaction; {what: count}."""
     counts = {}
     if not connection.execute(text("SELECT EXISTS (SELECT 1 FROM areas WHERE kind = 'ward')")
                               ).scalar():
-        counts.update(load_reference(connection, progress))
+        counts.update(load_reference(connection, options))
     counts.update(generate_places(connection, seed))
     return counts
 
