@@ -35,7 +35,7 @@ def finder_request() -> tuple[queries.PlaceFilter, postcode_search.Typed, int]:
 
 
 def feed_urls() -> dict:
-    """Where the map's JavaScript reads its data: the public feeds (mapping/feeds.py)."""
+    """Where the map's JavaScript reads its data: the public feeds (mapping/api/feeds.py)."""
     return {"placesForMap": url_for("feeds.download_geojson", layer_id="places",
                                     properties=MAP_PROPERTIES),
             "wards": url_for("feeds.download_geojson", layer_id="wards"),
