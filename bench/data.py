@@ -44,7 +44,7 @@ def points(count: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
     district = shapely.union_all([w["geom"] for w in wards()])
     shapely.prepare(district)
     minx, miny, maxx, maxy = district.bounds
-    centres = np.array([(lon, lat) for _, lon, lat, _, _ in WARDS])
+    centres = np.array([(lon, lat) for _, lon, lat, _ in WARDS])
     lon_out, lat_out = [], []
     have = 0
     while have < count:
