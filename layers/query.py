@@ -55,6 +55,8 @@ class Query:
     neighbourhood: str | None = None
     categories: tuple[str, ...] = ()
     q: str | None = None
+    # Name contains this (the finder's search box); `q` also searches descriptions.
+    name: str | None = None
     updated_since: dt.datetime | None = None
     kinds: tuple[str, ...] = ()
     # Only these properties, when given (a map needs a name and a kind, not the record).

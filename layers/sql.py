@@ -63,6 +63,11 @@ def _json_value(f: Field) -> str:
     return f.sql
 
 
+def _contains(value: str) -> str:
+    """An ILIKE pattern matching text that contains `value` literally."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _neutralised(expression: str) -> str:
     # A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return before
     # one) as a formula: such text gets a leading apostrophe, so it stays text.
@@ -212,10 +217,11 @@ class LayerSQL:
         if q.kinds:
             clauses.append(f"{alias}.kind = ANY(CAST({self.bind(list(q.kinds))} AS text[]))")
         if q.q:
-            pattern = self.bind("%" + q.q.replace("\\", "\\\\").replace("%", "\\%")
-                                .replace("_", "\\_") + "%")
+            pattern = self.bind(_contains(q.q))
             clauses.append("(" + " OR ".join(f"{c} ILIKE {pattern}" for c in self.source.search)
                            + ")")
+        if q.name:
+            clauses.append(f"{self.source.search[0]} ILIKE {self.bind(_contains(q.name))}")
         if q.updated_since:
             clauses.append(f"{self.source.updated} >= {self.bind(q.updated_since)}")
         if q.datetime:
@@ -345,32 +351,50 @@ class LayerSQL:
             f"WHERE rows.geom IS NOT NULL) AS tile, {self._known_codes()}")
         return Statement(sql, self.bind.values)
 
+    def _origin(self, lon: float | None, lat: float | None, postcode_key: str | None) -> str:
+        """The point nearest places are measured from, as a one-row CTE body."""
+        if postcode_key is not None:
+            return ("SELECT geom_bng AS g, ST_X(geom) AS lon, ST_Y(geom) AS lat, postcode "
+                    f"FROM postcodes WHERE postcode_key = {self.bind(postcode_key)}")
+        return (f"SELECT ST_Transform(ST_SetSRID(ST_MakePoint({self.bind(lon)}, "
+                f"{self.bind(lat)}), 4326), 27700) AS g, "
+                f"CAST({self.bind(lon)} AS float8) AS lon, "
+                f"CAST({self.bind(lat)} AS float8) AS lat, NULL::text AS postcode")
+
+    def _nearest_rows(self, columns: str) -> str:
+        """The `limit` rows nearest the CTE `origin`, by true distance on the British
+        National Grid, found through the GiST index (KNN `<->`), not a full sort. (A
+        second sort key would cost the index walk; callers break ties by `sort_key`.)
+        Every nearest answer, the feed's and the finder page's, is this one selection."""
+        point = "(SELECT g FROM origin)"
+        return (f"SELECT {columns}, {self._order()} AS sort_key, "
+                f"ST_Distance({self.source.geom_bng}, {point}) AS distance_m "
+                f"FROM {self._from()} WHERE {self._where()} "
+                f"ORDER BY {self.source.geom_bng} <-> {point} "
+                f"LIMIT {self.bind(self.query.limit)}")
+
     def nearest(self, *, lon: float | None = None, lat: float | None = None,
                 postcode_key: str | None = None) -> Statement:
-        """The `limit` places nearest to a point or a postcode, by true distance on the
-        British National Grid, found through the GiST index (KNN `<->`), not a full sort."""
-        if postcode_key is not None:
-            origin = ("SELECT geom_bng AS g, ST_X(geom) AS lon, ST_Y(geom) AS lat, postcode "
-                      f"FROM postcodes WHERE postcode_key = {self.bind(postcode_key)}")
-        else:
-            origin = (f"SELECT ST_Transform(ST_SetSRID(ST_MakePoint({self.bind(lon)}, "
-                      f"{self.bind(lat)}), 4326), 27700) AS g, "
-                      f"CAST({self.bind(lon)} AS float8) AS lon, "
-                      f"CAST({self.bind(lat)} AS float8) AS lat, NULL::text AS postcode")
-        point = "(SELECT g FROM origin)"
-        distance = f"ST_Distance({self.source.geom_bng}, {point})"
-        feature = self._feature(extra=(("distance_m", f"round({distance})::integer"),))
+        """One row: the origin, the data version and the nearest features as GeoJSON text,
+        each with its `distance_m`."""
+        alias = self.source.alias
+        feature = self._feature(extra=(("distance_m", f"round({alias}.distance_m)::integer"),))
         sql = (
-            f"WITH origin AS ({origin}) "
+            f"WITH origin AS ({self._origin(lon, lat, postcode_key)}) "
             f"SELECT {self._version()}, "
             "(SELECT lon FROM origin) AS origin_lon, (SELECT lat FROM origin) AS origin_lat, "
             "(SELECT postcode FROM origin) AS origin_postcode, "
-            f"(SELECT coalesce(string_agg(near.feature, ',' ORDER BY near.distance, "
-            f"near.sort_key), '') FROM ("
-            f"SELECT {self._order()} AS sort_key, {distance} AS distance, {feature} AS feature "
-            f"FROM {self._from()} WHERE {self._where()} "
-            f"ORDER BY {self.source.geom_bng} <-> {point} "
-            f"LIMIT {self.bind(self.query.limit)}) near) AS features")
+            f"(SELECT coalesce(string_agg({feature}, ',' ORDER BY {alias}.distance_m, "
+            f"{alias}.sort_key), '') FROM ({self._nearest_rows(f'{alias}.*')}) {alias}) "
+            "AS features")
+        return Statement(sql, self.bind.values)
+
+    def nearest_ids(self, *, postcode_key: str) -> Statement:
+        """The nearest rows' ids and distances, nearest first: for a caller that reads
+        the rows themselves (the finder's list). The same selection as nearest()."""
+        sql = (f"WITH origin AS ({self._origin(None, None, postcode_key)}) "
+               f"SELECT id, distance_m FROM ({self._nearest_rows(f'{self._order()} AS id')}) "
+               "near ORDER BY distance_m, sort_key")
         return Statement(sql, self.bind.values)
 
 

@@ -13,7 +13,9 @@ from sqlalchemy import text
 
 from layers.extents import VersionedCache
 from layers.kinds import KINDS
-from layers.registry import ALL_DETAIL_FIELDS
+from layers.query import Query
+from layers.registry import ALL_DETAIL_FIELDS, LAYERS
+from layers.sql import LayerSQL
 
 PAGE_SIZE = 50
 NEAREST_LIMIT = 20
@@ -32,6 +34,11 @@ class PlaceFilter:
     @property
     def active(self) -> bool:
         return bool(self.q or self.category or (self.kinds and set(self.kinds) != set(KINDS)))
+
+    def query(self, limit: int) -> Query:
+        """The same filter as a layer query (layers/query.py), for the shared builders."""
+        return Query(kinds=self.kinds, categories=(self.category,) if self.category else (),
+                     name=self.q or None, limit=limit)
 
     def params(self) -> dict:
         return {
@@ -98,17 +105,14 @@ ORIGIN = text(f"""
       FROM postcodes pc WHERE postcode_key = ANY(CAST(:keys AS text[]))
 """)
 
-# KNN on the metric twin gives true distance order; the id breaks ties between places
-# that share a location (several groups on one point).
-NEAREST = text(f"""
-    WITH origin AS (SELECT geom_bng FROM postcodes WHERE postcode_key = :key)
-    SELECT {LISTED_COLUMNS}, ST_Distance(p.geom_bng, o.geom_bng) AS distance_m
-      FROM origin o, published_places p
+# The nearest rows themselves are chosen by layers/sql.py (LayerSQL.nearest_ids), the
+# selection /api/nearest makes; this adds what the list shows of each.
+NEAREST_LISTED = f"""
+    SELECT {LISTED_COLUMNS}, near.distance_m
+      FROM near JOIN published_places p ON p.id = near.id
       LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
-    {FILTERED}
-     ORDER BY p.geom_bng <-> o.geom_bng, p.id
-     LIMIT :limit
-""")
+     ORDER BY near.distance_m, p.id
+"""
 
 CATEGORIES = text("""
     SELECT c.category, count(*) AS places
@@ -233,9 +237,10 @@ def origins(connection, postcodes: list[str]) -> dict[str, dict]:
 def nearest(connection, postcode: str, place_filter: PlaceFilter,
             limit: int = NEAREST_LIMIT, within_m: float | None = None) -> list[dict]:
     """The `limit` places nearest the postcode; with `within_m`, only those that close."""
-    rows = connection.execute(NEAREST, {
-        **place_filter.params(), "key": postcode_key(postcode), "limit": limit,
-    }).mappings().all()
+    near = LayerSQL(LAYERS["places"], place_filter.query(limit)).nearest_ids(
+        postcode_key=postcode_key(postcode))
+    rows = connection.execute(text(f"WITH near AS ({near.sql}) {NEAREST_LISTED}"),
+                              near.params).mappings().all()
     # Rows come nearest first, so cutting at the radius keeps the nearest within it.
     return [dict(r) for r in rows if within_m is None or round(r["distance_m"]) <= within_m]
 

@@ -138,3 +138,20 @@ def test_nearest_walks_the_spatial_index_not_a_full_sort(demo_data, db):
     assert "Index Scan using places_public_point_bng_idx" in plan, plan
     assert "Order By: (public_point_bng <-> $" in plan
     assert "Sort Key" not in plan
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"kind": "hub"}, {"kind": "mutual_aid_group"}, {"category": "library"}])
+def test_the_finder_page_and_the_feed_choose_the_same_nearest_places(client, demo_data, filters):
+    """One selection (LayerSQL._nearest_rows) behind both: the same places in the same
+    order, whatever the filter."""
+    postcode = "HD1 2TG"
+    page = client.get("/places.json", query_string={"postcode": postcode, **filters})
+    assert page.status_code == 200, page.get_data(as_text=True)
+    listed = [p["id"] for p in page.get_json()["places"]]
+    feed = client.get("/api/nearest", query_string={"postcode": postcode, "limit": 20, **filters})
+    features = feed.get_json()["features"]
+    assert listed, filters
+    assert listed == [f["id"] for f in features]
+    distances = [f["properties"]["distance_m"] for f in features]
+    assert distances == sorted(distances)
