@@ -20,6 +20,7 @@ from shapely.geometry import Point, Polygon, mapping
 from sqlalchemy import text
 
 from importers import VERSION as IMPORTER_VERSION
+from importers import schedules
 from importers.base import Options
 from layers.kinds import (
     COMMUNITY_ASSET,
@@ -318,7 +319,115 @@ def generate_places(connection, seed: int = 20261123) -> dict:
     counts = defaultdict(int)
     for place in places:
         counts[f"{place['kind']} places"] += 1
+    # A generator of its own, so the places stay the same whatever the services do.
+    counts["services"] = _services(connection, random.Random(seed + 1), places, ids)
+    schedules.refresh(connection)
     return dict(counts)
+
+
+# The services the demo's places offer: (name, description, schedule, minimum age,
+# maximum age, free, cost, languages, accessibility, categories). Hubs serve their ward
+# and the wards beside it; other services have no area (they are where they are).
+HUB_SERVICES = [
+    ("Food support", "Emergency food parcels and a community pantry.",
+     "Mon-Fri 10:00-14:00, closed bank holidays", None, None, True, None, ["en", "ur"],
+     ["step-free access"], ["food"]),
+    ("Money and debt advice", "Help with benefits, bills and debt, by appointment or drop-in.",
+     "Tuesdays 10:00-12:00; Thursdays 13:00-15:00", 18, None, True, None, ["en", "ur", "pa"],
+     ["step-free access", "hearing loop"], ["advice"]),
+    ("Out and About befriending", ("Volunteers who visit and go out with older people who "
+     "are lonely (an I'm in, Kirklees initiative)."), "Mon-Sat 9am-5pm", 65, None, True, None,
+     ["en"], [], ["befriending", "older people"]),
+]
+ANCHOR_SERVICES = [
+    ("Volunteer training", "Short courses for new volunteers: safeguarding, first aid.",
+     "1st Sat of the month 10:00-13:00", 16, None, True, None, ["en"], ["step-free access"],
+     ["volunteering"]),
+    ("Community grants advice", "Help for groups applying for small grants.",
+     "Wednesdays 13:00-16:00", 18, None, True, None, ["en"], [], ["advice"]),
+]
+ASSET_SERVICES = [
+    ("Coffee morning", "Tea, coffee and a chat; everyone welcome.", "Tuesdays 10:00-12:00",
+     None, None, False, "£1 donation", ["en"], ["step-free access"], ["social"]),
+    ("Youth club", "Games, sport and trips for young people.", "Fridays 18:00-20:00", 11, 18,
+     True, None, ["en"], [], ["young people"]),
+    ("Baby and toddler group", "Play and songs for under-fives with their carers.",
+     "Mon, Wed 9.30am-11.30am", 0, 5, False, "£2 per family", ["en", "ur"],
+     ["step-free access", "baby changing"], ["families"]),
+    ("Lunch club", "A hot two-course lunch for older residents.",
+     "1st Thu of the month 12:00-14:00", 60, None, False, "£4 a meal", ["en", "pa"],
+     ["step-free access", "hearing loop"], ["food", "older people"]),
+    ("Conversation English (ESOL)", "Practise spoken English in a friendly group.",
+     "Wednesdays 1-3", 16, None, True, None, ["en", "ur", "pa", "pl"], [], ["learning"]),
+    ("Repair cafe", "Bring broken things and fix them with a volunteer.",
+     "last Saturday of each month 10am-1pm", None, None, True, None, ["en"],
+     ["step-free access"], ["environment"]),
+]
+
+
+def _services(connection, rng, places, ids) -> int:
+    """Services at the demo's hubs and at some of its community assets."""
+    neighbours = dict(connection.execute(text(
+        "SELECT a.code, array_agg(b.code ORDER BY b.code) FROM areas a JOIN areas b "
+        "ON b.kind = 'ward' AND ST_DWithin(a.geom_bng, b.geom_bng, 10) "
+        "WHERE a.kind = 'ward' GROUP BY a.code")).all())
+    wards = dict(connection.execute(text(
+        "SELECT id, ward_code FROM places WHERE id = ANY(:ids)"),
+        {"ids": list(ids.values())}).all())
+    rows = []
+    for place in places:
+        place_id = ids[place["source_id"]]
+        if place["kind"] == HUB.id:
+            offered = HUB_SERVICES if place["extra"]["hub_type"] == "response_hub" \
+                else ANCHOR_SERVICES
+            area = neighbours.get(wards.get(place_id), [])
+        elif place["kind"] == COMMUNITY_ASSET.id and rng.random() < 0.4:
+            offered, area = rng.sample(ASSET_SERVICES, rng.randint(1, 2)), []
+        else:
+            continue
+        for number, (name, description, schedule, minimum, maximum, free, cost, languages,
+                     access, categories) in enumerate(offered):
+            rows.append({
+                "source_id": f"{place['source_id']}-service-{number + 1}", "place": place_id,
+                "name": name, "description": description, "schedule": schedule,
+                "minimum": minimum, "maximum": maximum, "free": free, "cost": cost,
+                "languages": languages, "access": access, "categories": categories,
+                "url": f"{place['website']}/{name.lower().split()[0]}", "area": area})
+    if not rows:
+        return 0
+    # Community Plus answers the phone for the whole district, from no place of its own.
+    organisation = connection.execute(text(
+        "INSERT INTO organisations (id, source, source_id, name, description, website) "
+        "VALUES (assetmap_uuid('organisation:demo:community-plus'), :source, 'community-plus', "
+        "'Kirklees Council Community Plus', 'The council team that links people to support "
+        "in their community.', 'https://www.kirklees.gov.uk/') RETURNING id"),
+        {"source": SOURCE}).scalar_one()
+    connection.execute(text(
+        "INSERT INTO services (id, source, source_id, organisation_id, name, description, "
+        "url, free, languages, categories, schedule_text) VALUES "
+        "(assetmap_uuid('service:demo:community-plus-line'), :source, 'community-plus-line', "
+        ":organisation, 'Community Plus helpline', 'A phone line that finds help near you: "
+        "food, money, company and ways to get involved.', 'https://www.kirklees.gov.uk/', "
+        "true, '{en,ur,pa}', '{advice}', 'Mon-Fri 9am-5pm, closed bank holidays')"),
+        {"source": SOURCE, "organisation": organisation})
+    rows.append({"source_id": "community-plus-line", "area": list(neighbours)})
+    connection.execute(text(
+        "INSERT INTO services (id, source, source_id, place_id, name, description, url, "
+        "minimum_age, maximum_age, free, cost, languages, accessibility, categories, "
+        "schedule_text) VALUES (assetmap_uuid('service:' || :source || ':' || :source_id), "
+        ":source, :source_id, :place, :name, :description, :url, :minimum, :maximum, :free, "
+        ":cost, :languages, :access, :categories, :schedule)"),
+        [{**row, "source": SOURCE} for row in rows if "place" in row])
+    connection.execute(text(
+        "INSERT INTO service_areas (id, service_id, name, area_kind, area_codes, geom) "
+        "SELECT assetmap_uuid('service_area:' || s.id), s.id, "
+        "string_agg(a.name, ', ' ORDER BY a.name), 'ward', array_agg(a.code ORDER BY a.code), "
+        "ST_Multi(ST_Union(a.geom)) FROM services s "
+        "JOIN areas a ON a.kind = 'ward' AND a.code = ANY(CAST(:codes AS text[])) "
+        "WHERE s.source = :source AND s.source_id = :source_id GROUP BY s.id"),
+        [{"source": SOURCE, "source_id": row["source_id"], "codes": row["area"]}
+         for row in rows if row["area"]])
+    return len(rows)
 
 
 def remove(connection) -> dict:
@@ -328,6 +437,10 @@ def remove(connection) -> dict:
         "WITH gone AS (DELETE FROM places WHERE source = :source RETURNING kind) "
         "SELECT kind, count(*) FROM gone GROUP BY kind ORDER BY kind"),
         {"source": SOURCE}).all())
+    # Services at the places went with them; these are the ones at no place.
+    connection.execute(text("DELETE FROM services WHERE source = :source"), {"source": SOURCE})
+    connection.execute(text("DELETE FROM organisations WHERE source = :source"),
+                       {"source": SOURCE})
     connection.execute(text(
         "INSERT INTO import_runs (source, kind, file_name, status, importer_version, pruned, "
         "finished_at) VALUES (:source, 'demo-removed', 'generated', 'committed', :v, :n, "

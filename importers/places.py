@@ -15,7 +15,7 @@ from datetime import date
 
 import shapely
 
-from importers import values
+from importers import schedules, values
 from importers.base import Importer, Options
 from importers.fields import Field, match_columns, squash
 from importers.kinds import KINDS, LOCATION_FIELDS, PLACE_FIELDS, Kind
@@ -345,7 +345,11 @@ class PlaceImporter(Importer):
         self.district_counts = check_places(self, connection)
 
     def merge(self, connection, run_id: int) -> dict:
-        return {**merge_places(self, connection, run_id), **self.district_counts}
+        counts = merge_places(self, connection, run_id)
+        # Opening hours as structured schedules, for Open Referral and "open now".
+        if (note := schedules.note(schedules.refresh(connection, run_id=run_id))) is not None:
+            self.report.notes.append(note)
+        return {**counts, **self.district_counts}
 
 
 def import_places(engine, kind: str, path, options: Options | None = None):

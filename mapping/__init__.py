@@ -45,9 +45,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(editors.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)
-    from mapping.api import feeds, ogc, tiles
+    from mapping.api import feeds, ogc, openreferral, tiles
 
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(openreferral.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(tiles.bp)
     security.apply_rate_limits(app, settings)

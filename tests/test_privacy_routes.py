@@ -14,6 +14,7 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
+from layers import openreferral as oruk
 from layers.registry import LAYERS
 from mapping.cli import main
 
@@ -167,7 +168,16 @@ def public_requests(db, groups) -> list[str]:
             "/ogc/collections?f=html",
             "/static/js/finder.js", "/vendor/leaflet/1.9.4/leaflet.js", "/login",
             "/healthz", "/livez", "/readyz", "/admin/users", "/admin/audit", "/edit",
-            "/edit/import", "/edit/places/new"]
+            "/edit/import", "/edit/places/new",
+            "/openreferral/", "/openreferral/openapi.json", "/openreferral/services?per_page=500",
+            "/openreferral/service_at_locations?per_page=500",
+            f"/openreferral/service_at_locations?postcode={other_postcode}&per_page=500",
+            f"/openreferral/service_at_locations?postcode={other_postcode}&proximity=5000",
+            "/openreferral/taxonomies", f"/openreferral/taxonomies/{oruk.CATEGORIES.id}",
+            "/openreferral/taxonomy_terms?per_page=500"]
+    with db.connect() as connection:
+        term = oruk.terms(connection)[0]
+    urls.append(f"/openreferral/taxonomy_terms/{term.id}")
     for group in groups:
         pid, lon, lat = group["place_id"], group["longitude"], group["latitude"]
         urls += [f"/?q={group['name']}", f"/places.json?q={group['name']}",
@@ -175,6 +185,10 @@ def public_requests(db, groups) -> list[str]:
                  f"/edit/places/{pid}",
                  f"/api/nearest?lon={lon}&lat={lat}&limit=100",
                  f"/api/nearest?lon={lon}&lat={lat}&kind=mutual_aid_group"]
+        service = oruk.stable_uuid(f"service:{pid}")
+        urls += [f"/openreferral/services/{service}",
+                 f"/openreferral/service_at_locations/{oruk.service_at_location_id(service)}",
+                 f"/openreferral/services?search={group['name']}"]
         code = group["ward_code"]
         urls += [f"/wards/{code}", f"/wards/{code}.json", f"/wards/{code}/map.html",
                  f"/api/wards/{code}"]

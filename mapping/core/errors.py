@@ -13,7 +13,7 @@ from layers.errors import QueryError
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/api", "/ogc", "/layers", "/tiles", "/healthz", "/readyz", "/livez")
+API_PREFIXES = ("/api", "/ogc", "/layers", "/tiles", "/openreferral", "/healthz", "/readyz", "/livez")
 
 
 class ApiError(Exception):
