@@ -113,23 +113,15 @@ class Filters:
     postcode: str | None = field(default=None, compare=False)
 
 
-def _whole(raw: str, name: str, low: int, high: int) -> int:
+def _bounded(raw: str, name: str, low: float, high: float, whole: bool = False):
+    """A number from `low` to `high` (a whole one if `whole`), or a QueryError naming it."""
     try:
-        value = int(raw.strip())
+        value = int(raw.strip()) if whole else float(raw.strip())
     except ValueError:
-        raise QueryError(f"{name} {raw!r} is not a whole number", parameter=name) from None
+        kind = "a whole number" if whole else "a number"
+        raise QueryError(f"{name} {raw!r} is not {kind}", parameter=name) from None
     if not low <= value <= high:
         raise QueryError(f"{name} must be from {low:,} to {high:,}", parameter=name)
-    return value
-
-
-def _number(raw: str, name: str, low: float, high: float) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise QueryError(f"{name} {raw!r} is not a number", parameter=name) from None
-    if not low <= value <= high:
-        raise QueryError(f"{name} must be from {low:g} to {high:g}", parameter=name)
     return value
 
 
@@ -153,8 +145,8 @@ def parse_day(raw: str, name: str = "day") -> str:
 def parse_page(args) -> tuple[int, int]:
     page = single(args, "page")
     per_page = single(args, "per_page")
-    return (_whole(page, "page", 1, 10**9) if page is not None else 1,
-            _whole(per_page, "per_page", 1, MAX_PER_PAGE) if per_page is not None
+    return (_bounded(page, "page", 1, 10**9, whole=True) if page is not None else 1,
+            _bounded(per_page, "per_page", 1, MAX_PER_PAGE, whole=True) if per_page is not None
             else DEFAULT_PER_PAGE)
 
 
@@ -183,7 +175,7 @@ def parse_filters(args, known_terms: list[Term], *, locations: bool = False,
         values["taxonomy"] = TAXONOMIES[raw.strip().lower()]
     for name in ("minimum_age", "maximum_age"):
         if (raw := single(args, name)) is not None:
-            values[name] = _number(raw, name, 0, 130)
+            values[name] = _bounded(raw, name, 0, 130)
     if (raw := single(args, "day")) is not None:
         values["day"] = parse_day(raw)
     for name in ("start_time", "end_time"):
@@ -196,7 +188,7 @@ def parse_filters(args, known_terms: list[Term], *, locations: bool = False,
             if postcode_key is None:
                 raise QueryError("proximity needs a postcode to measure from",
                                  parameter="proximity")
-            values["proximity"] = _number(raw, "proximity", 0, MAX_PROXIMITY_M)
+            values["proximity"] = _bounded(raw, "proximity", 0, MAX_PROXIMITY_M)
         values["postcode_key"] = postcode_key
     values["page"], values["per_page"] = parse_page(args)
     return Filters(**values)
@@ -226,7 +218,9 @@ def _where(f: Filters, bind: Params) -> list[str]:
         clauses.append(f"s.maximum_age <= {bind(f.maximum_age)}")
     if f.day or f.start_time or f.end_time:
         # One session must meet them all: open on the day, from start_time, until end_time.
-        session = ["sc.service_id = s.id"]
+        # By indexed columns: a service's own sessions, or its place's when derived.
+        session = [("((NOT s.derived AND sc.service_id = s.id) "
+                   "OR (s.derived AND sc.place_id = s.place_id))")]
         if f.day:
             session.append(f"EXISTS (SELECT 1 FROM unnest(sc.byday) d "
                            f"WHERE right(d, 2) = {bind(f.day)})")
@@ -234,7 +228,7 @@ def _where(f: Filters, bind: Params) -> list[str]:
             session.append(f"sc.opens_at >= CAST({bind(f.start_time)} AS time)")
         if f.end_time:
             session.append(f"sc.closes_at <= CAST({bind(f.end_time)} AS time)")
-        clauses.append("EXISTS (SELECT 1 FROM published_schedules sc WHERE "
+        clauses.append("EXISTS (SELECT 1 FROM schedules sc WHERE "
                        + " AND ".join(session) + ")")
     if f.modified_after:
         clauses.append(f"s.last_modified >= {bind(f.modified_after)}")
@@ -371,7 +365,10 @@ def full_services(connection, ids: list[str], known_terms: list[Term]) -> dict[s
     for sc in connection.execute(text(
             "SELECT id::text, service_id::text, freq, byday, opens_at, closes_at, description "
             "FROM published_schedules WHERE service_id = ANY(CAST(:ids AS uuid[])) "
-            "ORDER BY service_id, description, id"), {"ids": ids}).mappings():
+            # The place narrows a derived service's sessions by index, before its id is made.
+            "AND (place_id = ANY(:places) OR place_id IS NULL) "
+            "ORDER BY service_id, description, id"),
+            {"ids": ids, "places": [r["place_id"] for r in rows if r["place_id"]]}).mappings():
         schedules.setdefault(sc["service_id"], []).append(_drop_none({
             "id": sc["id"], "service_id": sc["service_id"], "freq": sc["freq"], "interval": 1,
             "byday": ",".join(sc["byday"]), "opens_at": _time(sc["opens_at"]),

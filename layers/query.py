@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from layers.crs import CRS84, Crs, parse_crs
 from layers.errors import QueryError
@@ -59,6 +61,13 @@ class Query:
     name: str | None = None
     updated_since: dt.datetime | None = None
     kinds: tuple[str, ...] = ()
+    # Places with a service that is open then: (day MO..SU, a time or None, the date when
+    # it is a real moment, for monthly sessions), for all ages `age`, in `language`.
+    open_on: tuple[str, dt.time | None, dt.date | None] | None = None
+    age: int | None = None
+    language: str | None = None
+    # Nearest only: also every place with a service whose area covers the origin.
+    covering: bool = False
     # Only these properties, when given (a map needs a name and a kind, not the record).
     properties: tuple[str, ...] | None = None
     # True when the asked-for limit was over the maximum and was lowered to it.
@@ -273,7 +282,41 @@ def parse_properties(raw: str, layer: Layer) -> tuple[str, ...]:
 
 
 # What each filter parameter is called and how it is read.
-FILTER_PARAMETERS = ("ward", "neighbourhood", "category", "q", "updated_since", "kind")
+FILTER_PARAMETERS = ("ward", "neighbourhood", "category", "q", "updated_since", "kind",
+                     "open", "age", "language")
+SERVICE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# The OpenAPI document states these patterns as they are here.
+OPEN_PATTERN = r"^(now|(MO|TU|WE|TH|FR|SA|SU)( ([01][0-9]|2[0-3]):[0-5][0-9])?)$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+MAX_AGE = 130
+LOCAL_TIME = "Europe/London"
+
+
+def parse_open(raw: str, now: dt.datetime | None = None) -> tuple:
+    """`now` (in Kirklees), a day (MO..SU), or a day and a time ("TU 10:30")."""
+    if not re.fullmatch(OPEN_PATTERN, raw):
+        raise QueryError(f"open {raw!r} is not 'now', a day (MO, TU, WE, TH, FR, SA, SU) "
+                         "or a day and a time such as 'TU 10:30'", parameter="open")
+    if raw == "now":
+        local = now or dt.datetime.now(ZoneInfo(LOCAL_TIME))
+        return (SERVICE_DAYS[local.weekday()], local.time().replace(second=0, microsecond=0),
+                local.date())
+    day, _, clock = raw.partition(" ")
+    return day, dt.time.fromisoformat(clock) if clock else None, None
+
+
+def parse_age(raw: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,3}", raw.strip()) or int(raw) > MAX_AGE:
+        raise QueryError(f"age {raw!r} is not an age in whole years from 0 to {MAX_AGE}",
+                         parameter="age")
+    return int(raw)
+
+
+def parse_language(raw: str) -> str:
+    if not re.fullmatch(LANGUAGE_PATTERN, raw):
+        raise QueryError(f"language {raw!r} is not a language code such as en, ur or pa "
+                         "(ISO 639)", parameter="language")
+    return raw
 
 
 def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True,
@@ -299,6 +342,12 @@ def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True
             values["updated_since"] = parse_instant(raw, name)
         elif name == "kind":
             values["kinds"] = parse_kinds(raw)
+        elif name == "open":
+            values["open_on"] = parse_open(raw)
+        elif name == "age":
+            values["age"] = parse_age(raw)
+        elif name == "language":
+            values["language"] = parse_language(raw)
     raw = single(args, "properties")
     if raw is not None:
         values["properties"] = parse_properties(raw, layer)

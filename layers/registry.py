@@ -100,7 +100,8 @@ PLACE_FIELDS = (
 # its schema is the same on every row, as GDAL and spreadsheets expect.
 ALL_DETAIL_FIELDS = all_detail_fields()
 
-PLACE_FILTERS = ("ward", "neighbourhood", "category", "q", "updated_since")
+PLACE_FILTERS = ("ward", "neighbourhood", "category", "q", "updated_since", "open", "age",
+                 "language")
 PLACE_TILE_FIELDS = ("name", "kind", "categories", "ward_code", "location_precision")
 
 AREA_FIELDS = (

@@ -8,6 +8,7 @@ layer registry and are quoted; every value from a request is a bound parameter.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ def _json_value(f: Field) -> str:
     if f.type == "date-time":
         return f"""to_char({f.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
     return f.sql
+
+
+def _days_in_month(day) -> int:
+    following = day.replace(day=28) + dt.timedelta(days=4)
+    return (following - dt.timedelta(days=following.day)).day
 
 
 def _contains(value: str) -> str:
@@ -222,6 +228,8 @@ class LayerSQL:
                            + ")")
         if q.name:
             clauses.append(f"{self.source.search[0]} ILIKE {self.bind(_contains(q.name))}")
+        if self.layer.is_places and (q.open_on or q.age is not None or q.language):
+            clauses.append(self._service_clause())
         if q.updated_since:
             clauses.append(f"{self.source.updated} >= {self.bind(q.updated_since)}")
         if q.datetime:
@@ -234,6 +242,38 @@ class LayerSQL:
         if bbox:
             clauses.append(bbox)
         return " AND ".join(c for c in clauses if c != "TRUE") or "TRUE"
+
+    def _service_clause(self) -> str:
+        """A place with one service (its own, or the one derived from it: migration 0007)
+        that meets every service filter at once: open then, for that age, in that
+        language."""
+        q = self.query
+        conditions = [f"s.place_id = {self.source.alias}.id"]
+        if q.age is not None:
+            age = self.bind(q.age)
+            conditions.append(f"coalesce(s.minimum_age, 0) <= {age} "
+                              f"AND coalesce(s.maximum_age, 200) >= {age}")
+        if q.language:
+            conditions.append(f"CAST({self.bind(q.language)} AS text) = ANY(s.languages)")
+        if q.open_on:
+            day, at, on = q.open_on
+            days = [f"right(d, 2) = {self.bind(day)}"]
+            if on is not None:
+                # A monthly session (1TU, -1FR) counts only in its week of the month.
+                week, last = (on.day + 6) // 7, on.day + 7 > _days_in_month(on)
+                days.append(f"(length(d) = 2 OR left(d, -2) = {self.bind(str(week))}"
+                            + (" OR left(d, -2) = '-1'" if last else "") + ")")
+            session = [f"EXISTS (SELECT 1 FROM unnest(sc.byday) d WHERE {' AND '.join(days)})"]
+            if at is not None:
+                at_bound = f"CAST({self.bind(at)} AS time)"
+                session.append(f"sc.opens_at <= {at_bound} AND sc.closes_at > {at_bound}")
+            # By indexed columns: a service's own sessions, or its place's when derived.
+            conditions.append(
+                "EXISTS (SELECT 1 FROM schedules sc WHERE ((NOT s.derived AND sc.service_id = "
+                "s.id) OR (s.derived AND sc.place_id = s.place_id)) AND "
+                + " AND ".join(session) + ")")
+        return ("EXISTS (SELECT 1 FROM published_services s WHERE "
+                + " AND ".join(conditions) + ")")
 
     def _where_unfiltered(self) -> str:
         return " AND ".join(c for c in (self.source.live, self.layer.where) if c != "TRUE") \
@@ -301,6 +341,18 @@ class LayerSQL:
                f"{self._properties_from()} WHERE {self._where()} ORDER BY {self._order()}")
         return Statement(sql, self.bind.values)
 
+    def name_order(self) -> Statement:
+        """The ids of one page (limit, offset) of the matching rows in name order: the
+        finder's list. Unfiltered, it walks places_name_order_idx and reads only its page."""
+        sql = (f"SELECT {self._order()} AS id FROM {self._from()} WHERE {self._where()} "
+               f"ORDER BY lower({self.source.search[0]}), {self._order()} "
+               f"LIMIT {self.bind(self.query.limit)} OFFSET {self.bind(self.query.offset)}")
+        return Statement(sql, self.bind.values)
+
+    def count(self) -> Statement:
+        return Statement(f"SELECT count(*) FROM {self._from()} WHERE {self._where()}",
+                         self.bind.values)
+
     def known_codes(self) -> Statement:
         return Statement(f"SELECT {self._version()}, {self._known_codes()}", self.bind.values)
 
@@ -365,35 +417,61 @@ class LayerSQL:
         """The `limit` rows nearest the CTE `origin`, by true distance on the British
         National Grid, found through the GiST index (KNN `<->`), not a full sort. (A
         second sort key would cost the index walk; callers break ties by `sort_key`.)
-        Every nearest answer, the feed's and the finder page's, is this one selection."""
+        Each row says whether a service of the place has an area that holds the origin
+        (`covers`). With `covering`, the places beyond those that cover the origin follow,
+        however far (`extra`). Every nearest answer, the feed's and the finder page's, is
+        this one selection."""
         point = "(SELECT g FROM origin)"
-        return (f"SELECT {columns}, {self._order()} AS sort_key, "
-                f"ST_Distance({self.source.geom_bng}, {point}) AS distance_m "
-                f"FROM {self._from()} WHERE {self._where()} "
-                f"ORDER BY {self.source.geom_bng} <-> {point} "
-                f"LIMIT {self.bind(self.query.limit)}")
+        alias = self.source.alias
+        distance = f"ST_Distance({self.source.geom_bng}, {point}) AS distance_m"
+        covers = ("EXISTS (SELECT 1 FROM published_services s JOIN published_service_areas a "
+                  f"ON a.service_id = s.id WHERE s.place_id = {alias}.id "
+                  "AND ST_Intersects(a.geom, ST_Transform(" + point + ", 4326)))")
+        where = self._where()
+        knn = (f"SELECT {columns}, {self._order()} AS sort_key, {distance} "
+               f"FROM {self._from()} WHERE {where} "
+               f"ORDER BY {self.source.geom_bng} <-> {point} "
+               f"LIMIT {self.bind(self.query.limit)}")
+        if not self.layer.is_places:
+            return f"SELECT *, false AS covers, false AS extra FROM ({knn}) knn"
+        first = (f"SELECT knn.*, {covers.replace(alias + '.id', 'knn.sort_key')} AS covers, "
+                 f"false AS extra FROM ({knn}) knn")
+        if not self.query.covering:
+            return first
+        return (f"{first} UNION ALL "
+                f"SELECT {columns}, {self._order()} AS sort_key, {distance}, true, true "
+                f"FROM {self._from()} WHERE {where} AND {covers} AND {self._order()} NOT IN "
+                f"(SELECT sort_key FROM ({knn}) again)")
 
     def nearest(self, *, lon: float | None = None, lat: float | None = None,
                 postcode_key: str | None = None) -> Statement:
         """One row: the origin, the data version and the nearest features as GeoJSON text,
-        each with its `distance_m`."""
+        each with its `distance_m` and whether it `covers` the origin; with `covering`, the
+        farther places that cover it as `covering`."""
         alias = self.source.alias
-        feature = self._feature(extra=(("distance_m", f"round({alias}.distance_m)::integer"),))
+        extra = (("distance_m", f"round({alias}.distance_m)::integer"),)
+        if self.layer.is_places:
+            extra += (("covers", f"{alias}.covers"),)
+        feature = self._feature(extra=extra)
+        features = (f"coalesce(string_agg({feature}, ',' ORDER BY {alias}.distance_m, "
+                    f"{alias}.sort_key) FILTER (WHERE NOT {alias}.extra), '')")
+        covering = (f"coalesce(string_agg({feature}, ',' ORDER BY {alias}.distance_m, "
+                    f"{alias}.sort_key) FILTER (WHERE {alias}.extra), '')")
         sql = (
             f"WITH origin AS ({self._origin(lon, lat, postcode_key)}) "
             f"SELECT {self._version()}, "
             "(SELECT lon FROM origin) AS origin_lon, (SELECT lat FROM origin) AS origin_lat, "
             "(SELECT postcode FROM origin) AS origin_postcode, "
-            f"(SELECT coalesce(string_agg({feature}, ',' ORDER BY {alias}.distance_m, "
-            f"{alias}.sort_key), '') FROM ({self._nearest_rows(f'{alias}.*')}) {alias}) "
-            "AS features")
+            f"near.features, near.covering FROM (SELECT {features} AS features, "
+            f"{covering} AS covering FROM ({self._nearest_rows(f'{alias}.*')}) {alias}) near")
         return Statement(sql, self.bind.values)
 
     def nearest_ids(self, *, postcode_key: str) -> Statement:
         """The nearest rows' ids and distances, nearest first: for a caller that reads
         the rows themselves (the finder's list). The same selection as nearest()."""
         sql = (f"WITH origin AS ({self._origin(None, None, postcode_key)}) "
-               f"SELECT id, distance_m FROM ({self._nearest_rows(f'{self._order()} AS id')}) "
+               f"SELECT id, distance_m, covers, extra "
+               f"FROM ({self._nearest_rows(f'{self._order()} AS id')}) "
                "near ORDER BY distance_m, sort_key")
         return Statement(sql, self.bind.values)
 

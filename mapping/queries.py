@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from layers.extents import VersionedCache
 from layers.kinds import KINDS
-from layers.query import Query
+from layers.query import Query, parse_open
 from layers.registry import ALL_DETAIL_FIELDS, LAYERS
 from layers.sql import LayerSQL
 
@@ -25,27 +25,32 @@ SIMPLIFY_DEGREES = 0.00005
 
 @dataclass(frozen=True)
 class PlaceFilter:
-    """What a resident asked for on the finder: name, kinds and one category."""
+    """What a resident asked for on the finder: name, kinds and one category, and of a
+    place's services: open then (layers.query.parse_open), for an age, in a language."""
 
     q: str = ""
     kinds: tuple[str, ...] = ()
     category: str = ""
+    open: str = ""
+    age: int | None = None
+    language: str = ""
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.category or (self.kinds and set(self.kinds) != set(KINDS)))
+        return bool(self.q or self.category or self.services
+                    or (self.kinds and set(self.kinds) != set(KINDS)))
 
-    def query(self, limit: int) -> Query:
+    @property
+    def services(self) -> bool:
+        """Whether it asks anything of the places' services."""
+        return bool(self.open or self.age is not None or self.language)
+
+    def query(self, limit: int, offset: int = 0, covering: bool = False) -> Query:
         """The same filter as a layer query (layers/query.py), for the shared builders."""
         return Query(kinds=self.kinds, categories=(self.category,) if self.category else (),
-                     name=self.q or None, limit=limit)
-
-    def params(self) -> dict:
-        return {
-            "pattern": "%" + like_escape(self.q) + "%" if self.q else None,
-            "kinds": list(self.kinds) or None,
-            "category": self.category or None,
-        }
+                     name=self.q or None, limit=limit, offset=offset,
+                     open_on=parse_open(self.open) if self.open else None, age=self.age,
+                     language=self.language or None, covering=covering)
 
 
 @dataclass
@@ -59,33 +64,23 @@ class PlacePage:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-def like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def postcode_key(postcode: str) -> str:
     return "".join(postcode.split()).upper()
 
-
-FILTERED = """
-     WHERE (CAST(:kinds AS text[]) IS NULL OR p.kind = ANY(CAST(:kinds AS text[])))
-       AND (CAST(:category AS text) IS NULL OR CAST(:category AS text) = ANY(p.categories))
-       AND (CAST(:pattern AS text) IS NULL OR p.name ILIKE CAST(:pattern AS text))
-"""
 
 LISTED_COLUMNS = """
     p.id, p.kind, p.name, p.categories, p.location_precision, p.ward_code,
     w.name AS ward_name, p.postcode
 """
 
-# Walks places_name_order_idx in list order, so a page reads its 50 rows, not the table.
-PLACE_PAGE = text(f"""
+# The rows themselves are chosen by layers/sql.py (LayerSQL.name_order); this adds what
+# the list shows of each.
+PAGE_LISTED = f"""
     SELECT {LISTED_COLUMNS}
-      FROM published_places p LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
-    {FILTERED}
+      FROM page JOIN published_places p ON p.id = page.id
+      LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
      ORDER BY lower(p.name), p.id
-     LIMIT :limit OFFSET :offset
-""")
+"""
 
 # A point is in the district when it lies in a ward or within WARD_EDGE_M of one: ward
 # boundaries are generalised, and 4 of the 11,502 Kirklees postcodes in Code-Point Open
@@ -108,7 +103,7 @@ ORIGIN = text(f"""
 # The nearest rows themselves are chosen by layers/sql.py (LayerSQL.nearest_ids), the
 # selection /api/nearest makes; this adds what the list shows of each.
 NEAREST_LISTED = f"""
-    SELECT {LISTED_COLUMNS}, near.distance_m
+    SELECT {LISTED_COLUMNS}, near.distance_m, near.covers, near.extra
       FROM near JOIN published_places p ON p.id = near.id
       LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
      ORDER BY near.distance_m, p.id
@@ -118,6 +113,11 @@ CATEGORIES = text("""
     SELECT c.category, count(*) AS places
       FROM published_places p CROSS JOIN LATERAL unnest(p.categories) AS c(category)
      GROUP BY c.category ORDER BY c.category
+""")
+
+LANGUAGES = text("""
+    SELECT DISTINCT code FROM published_services s CROSS JOIN LATERAL unnest(s.languages) code
+     ORDER BY code
 """)
 
 KIND_COUNTS = text("""
@@ -203,21 +203,18 @@ AREA_PLACES = text("""
 
 
 def place_page(connection, place_filter: PlaceFilter, page: int = 1) -> PlacePage:
-    rows = connection.execute(PLACE_PAGE, {
-        **place_filter.params(), "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE,
-    }).mappings().all()
-    if place_filter.q or place_filter.category:
-        total = _count(connection, place_filter)
+    layer_sql = LayerSQL(LAYERS["places"], place_filter.query(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+    ids = layer_sql.name_order()
+    rows = connection.execute(text(f"WITH page AS ({ids.sql}) {PAGE_LISTED}"),
+                              ids.params).mappings().all()
+    if place_filter.q or place_filter.category or place_filter.services:
+        total = LayerSQL(LAYERS["places"], place_filter.query(PAGE_SIZE)).count() \
+            .execute(connection).scalar_one()
     else:
         counts = kind_counts(connection)
         total = sum(n for kind, n in counts.items()
                     if not place_filter.kinds or kind in place_filter.kinds)
     return PlacePage(places=[dict(r) for r in rows], total=total, page=page)
-
-
-def _count(connection, place_filter: PlaceFilter) -> int:
-    return connection.execute(text("SELECT count(*) FROM published_places p" + FILTERED),
-                              place_filter.params()).scalar_one()
 
 
 def origin(connection, postcode: str) -> dict | None:
@@ -236,8 +233,9 @@ def origins(connection, postcodes: list[str]) -> dict[str, dict]:
 
 def nearest(connection, postcode: str, place_filter: PlaceFilter,
             limit: int = NEAREST_LIMIT, within_m: float | None = None) -> list[dict]:
-    """The `limit` places nearest the postcode; with `within_m`, only those that close."""
-    near = LayerSQL(LAYERS["places"], place_filter.query(limit)).nearest_ids(
+    """The `limit` places nearest the postcode, then the farther places with a service
+    whose area covers it (`extra`); with `within_m`, only those that close."""
+    near = LayerSQL(LAYERS["places"], place_filter.query(limit, covering=True)).nearest_ids(
         postcode_key=postcode_key(postcode))
     rows = connection.execute(text(f"WITH near AS ({near.sql}) {NEAREST_LISTED}"),
                               near.params).mappings().all()
@@ -254,13 +252,19 @@ def _summary_of(connection) -> dict:
     version = connection.execute(DATA_VERSION).scalar()
     return _summary.get(connection, version, lambda: {
         "categories": [dict(r) for r in connection.execute(CATEGORIES).mappings()],
-        "kind_counts": dict(connection.execute(KIND_COUNTS).all())})
+        "kind_counts": dict(connection.execute(KIND_COUNTS).all()),
+        "languages": connection.execute(LANGUAGES).scalars().all()})
 
 
 def place_name(connection, place_id: int):
     """The published place's id and name (for the report form); None if it is not public."""
     return connection.execute(text("SELECT id, name FROM published_places WHERE id = :id"),
                               {"id": place_id}).mappings().first()
+
+
+def languages(connection) -> list[str]:
+    """The languages the published services are offered in (codes), in code order."""
+    return list(_summary_of(connection)["languages"])
 
 
 def categories(connection) -> list[dict]:

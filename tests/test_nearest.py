@@ -149,7 +149,8 @@ def test_the_finder_page_and_the_feed_choose_the_same_nearest_places(client, dem
     page = client.get("/places.json", query_string={"postcode": postcode, **filters})
     assert page.status_code == 200, page.get_data(as_text=True)
     listed = [p["id"] for p in page.get_json()["places"]]
-    feed = client.get("/api/nearest", query_string={"postcode": postcode, "limit": 20, **filters})
+    feed = client.get("/api/nearest", query_string={"postcode": postcode, "limit": 20,
+                                                    "covering": "true", **filters})
     features = feed.get_json()["features"]
     assert listed, filters
     assert listed == [f["id"] for f in features]

@@ -468,7 +468,8 @@ def test_conf_oas30_oas_impl(client, demo_data):
     samples = {"f": "json", "bbox": "-1.9,53.5,-1.5,53.8", "bbox-crs": CRS84, "crs": CRS84,
                "datetime": "2000-01-01T00:00:00Z/..", "limit": "5", "offset": "0",
                "ward": "E05001402", "neighbourhood": "PN-E01011014", "category": "library", "q": "e",
-               "updated_since": "2000-01-01", "kind": "hub", "properties": "name"}
+               "updated_since": "2000-01-01", "kind": "hub", "properties": "name",
+               "open": "TU 10:30", "age": "30", "language": "en"}
     first_ids = {layer_id: get_json(client, f"/ogc/collections/{layer_id}/items?limit=1")
                  ["features"][0]["id"] for layer_id in LAYERS}
     for path, item in document["paths"].items():

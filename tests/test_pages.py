@@ -138,12 +138,25 @@ def test_a_postcode_lists_the_nearest_places_in_true_distance_order(client, demo
             "SELECT p.id, ST_Distance(p.public_point_bng, pc.geom_bng), p.location_precision "
             "FROM places p, postcodes pc WHERE pc.postcode = :pc ORDER BY 2, 1 LIMIT 20"),
             {"pc": postcode}).all()
-    assert parsed.result_ids == [place_id for place_id, _, _ in expected]
+    with db.connect() as connection:
+        # Groups whose area covers the postcode, beyond the nearest: listed above them.
+        covering = connection.execute(text(
+            "SELECT p.id FROM places p, postcodes pc WHERE pc.postcode = :pc "
+            "AND p.deleted_at IS NULL AND p.id <> ALL(:nearest) AND (EXISTS ("
+            "  SELECT 1 FROM mutual_aid_groups m WHERE m.place_id = p.id "
+            "  AND ST_Intersects(m.coverage, pc.geom) "
+            "  AND NOT EXISTS (SELECT 1 FROM services s WHERE s.place_id = p.id)) "
+            "OR EXISTS (SELECT 1 FROM services s JOIN service_areas a ON a.service_id = s.id "
+            "  WHERE s.place_id = p.id AND ST_Intersects(a.geom, pc.geom))) "
+            "ORDER BY ST_Distance(p.public_point_bng, pc.geom_bng), p.id"),
+            {"pc": postcode, "nearest": [i for i, _, _ in expected]}).scalars().all()
+    assert parsed.result_ids == covering + [place_id for place_id, _, _ in expected]
     assert f"Nearest places to {postcode}" in html
     words = [walking_distance(metres, precision) for _, metres, precision in expected]
     assert all(w in html for w in words)
     twin = client.get("/places.json?postcode=" + postcode).get_json()
-    assert [p["id"] for p in twin["places"]] == parsed.result_ids
+    assert [p["id"] for p in twin["covering"]] == covering
+    assert [p["id"] for p in twin["covering"] + twin["places"]] == parsed.result_ids
     assert [p["distance_text"] for p in twin["places"]] == words
 
 

@@ -38,10 +38,13 @@ def _coordinate(api: ApiRequest, name: str, bound: float) -> float | None:
 
 def nearest(api: ApiRequest):
     """The places nearest a point (lon, lat) or a postcode, nearest first, each with its
-    distance in metres on the British National Grid. From a point outside the district
+    distance in metres on the British National Grid and whether a service of it has an area
+    that holds the point (`covers`). With covering=true, `covering` lists the farther places
+    that cover the point, however far, nearest first. From a point outside the district
     (`outside_district`), only places within queries.OUTSIDE_RADIUS_M."""
     layer = LAYERS["places"]
-    check_known(api.args, {"lon", "lat", "postcode", "limit", "kind", "category"})
+    check_known(api.args, {"lon", "lat", "postcode", "limit", "kind", "category", "open", "age",
+                           "language", "covering"})
     lon, lat = _coordinate(api, "lon", 180), _coordinate(api, "lat", 90)
     postcode = single(api.args, "postcode")
     if postcode is not None and (lon is not None or lat is not None):
@@ -59,7 +62,10 @@ def nearest(api: ApiRequest):
         key = typed.key
     query = parse_query(layer, api.args, paging=False, spatial=False)
     limit, _ = parse_limit(single(api.args, "limit"), NEAREST_DEFAULT, NEAREST_MAX)
-    query = replace(query, limit=limit)
+    covering = single(api.args, "covering")
+    if covering not in (None, "true", "false"):
+        raise ApiError(400, f"covering {covering!r} is not true or false", parameter="covering")
+    query = replace(query, limit=limit, covering=covering == "true")
     with db.read_engine().connect() as connection:
         if (response := unchanged(api, connection)) is not None:
             return response
@@ -74,16 +80,18 @@ def nearest(api: ApiRequest):
         inside = queries.in_district(connection, row["origin_lon"], row["origin_lat"])
     origin = {"lon": round(row["origin_lon"], 6), "lat": round(row["origin_lat"], 6),
               "postcode": row["origin_postcode"]}
-    features = row["features"]
+    features, covering = row["features"], row["covering"]
     if not inside:
         radius = queries.OUTSIDE_RADIUS_M
-        near = [f for f in json.loads("[" + features + "]")
-                if f["properties"]["distance_m"] <= radius]
-        features = ",".join(json.dumps(f, ensure_ascii=False, separators=(",", ":"))
-                            for f in near)
+        features, covering = (
+            ",".join(json.dumps(f, ensure_ascii=False, separators=(",", ":"))
+                     for f in json.loads("[" + text + "]")
+                     if f["properties"]["distance_m"] <= radius)
+            for text in (features, covering))
     body = ('{"type":"FeatureCollection","origin":' + json.dumps(origin, separators=(",", ":"))
             + ',"outside_district":' + json.dumps(not inside)
             + ("" if inside else f',"within_m":{queries.OUTSIDE_RADIUS_M}')
+            + (',"covering":[' + covering + "]" if query.covering else "")
             + ',"features":[' + features + "]}")
     headers = {**validators(row["version"], row["changed_at"], api), "Content-Type": GEOJSON}
     return headers, 200, body

@@ -9,9 +9,12 @@ from __future__ import annotations
 from layers import crs as crs_module
 from layers.query import (
     DEFAULT_LIMIT,
+    LANGUAGE_PATTERN,
+    MAX_AGE,
     MAX_LIMIT,
     MAX_OFFSET,
     MAX_TEXT,
+    OPEN_PATTERN,
     WHITESPACE_CLASS,
 )
 from layers.registry import LAYERS, PLACE_KINDS, Layer
@@ -79,6 +82,14 @@ PARAMETERS = {
     "updated_since": _query("updated_since", "Only features changed at or after this date or "
                                              "RFC 3339 date-time.",
                             {"type": "string", "format": "date-time", "minLength": 1}),
+    "open": _query("open", "Only places with a service open then: 'now' (in Kirklees), a "
+                           "day (MO … SU), or a day and a time ('TU 10:30').",
+                   {"type": "string", "pattern": OPEN_PATTERN}),
+    "age": _query("age", "Only places with a service open to people of this age, in years.",
+                  {"type": "integer", "minimum": 0, "maximum": MAX_AGE}),
+    "language": _query("language", "Only places with a service in this language (ISO 639 "
+                                   "code, e.g. en, ur, pa).",
+                       {"type": "string", "pattern": LANGUAGE_PATTERN}),
     "kind": _query("kind", "Only places of these kinds (comma-separated).",
                    {"type": "array", "minItems": 1,
                     "items": {"type": "string", "enum": list(PLACE_KINDS)}}),

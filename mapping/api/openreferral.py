@@ -122,37 +122,30 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def taxonomies(api: ApiRequest, taxonomy_id: str | None = None):
+def _listed(api: ApiRequest, records, noun: str, record_id: str | None):
+    """A paged list of `records` (each read with `records(connection)`), or the one with
+    `record_id`; a 404 naming the `noun` when there is none."""
     with db.read_engine().connect() as connection:
         if (response := unchanged(api, connection)) is not None:
             return response
-        records = [{"id": t.id, "name": t.name, "description": t.description,
-                    "version": "2026-12"} for t in oruk.TAXONOMIES.values()]
-        if taxonomy_id is not None:
-            check_known(api.args, ())
-            found = [r for r in records if r["id"] == taxonomy_id.lower()]
-            if not found:
-                raise ApiError(404, f"there is no taxonomy with the id {taxonomy_id!r}",
-                               parameter="id")
-            return _answer(api, connection, found[0])
-        check_known(api.args, oruk.PAGE_PARAMETERS)
-        return _answer(api, connection, _paged(api, records))
+        listed = records(connection)
+        if record_id is None:
+            check_known(api.args, oruk.PAGE_PARAMETERS)
+            return _answer(api, connection, _paged(api, listed))
+        check_known(api.args, ())
+        found = [r for r in listed if r["id"] == record_id.lower()]
+        if not found:
+            raise ApiError(404, f"there is no {noun} with the id {record_id!r}", parameter="id")
+        return _answer(api, connection, found[0])
 
 
-def taxonomy_terms(api: ApiRequest, term_id: str | None = None):
-    with db.read_engine().connect() as connection:
-        if (response := unchanged(api, connection)) is not None:
-            return response
-        records = [t.record() for t in _known_terms(connection)]
-        if term_id is not None:
-            check_known(api.args, ())
-            found = [r for r in records if r["id"] == term_id.lower()]
-            if not found:
-                raise ApiError(404, f"there is no taxonomy term with the id {term_id!r}",
-                               parameter="id")
-            return _answer(api, connection, found[0])
-        check_known(api.args, oruk.PAGE_PARAMETERS)
-        return _answer(api, connection, _paged(api, records))
+def _taxonomies(connection) -> list[dict]:
+    return [{"id": t.id, "name": t.name, "description": t.description, "version": "2026-12"}
+            for t in oruk.TAXONOMIES.values()]
+
+
+def _terms_of(connection) -> list[dict]:
+    return [t.record() for t in _known_terms(connection)]
 
 
 def _paged(api: ApiRequest, records: list) -> dict:
@@ -196,19 +189,19 @@ def service_at_location_view(location_id):
 
 @bp.get("/taxonomies")
 def taxonomies_view():
-    return respond(taxonomies(ApiRequest.from_flask()))
+    return respond(_listed(ApiRequest.from_flask(), _taxonomies, "taxonomy", None))
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
 def taxonomy_view(taxonomy_id):
-    return respond(taxonomies(ApiRequest.from_flask(), taxonomy_id))
+    return respond(_listed(ApiRequest.from_flask(), _taxonomies, "taxonomy", taxonomy_id))
 
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms_view():
-    return respond(taxonomy_terms(ApiRequest.from_flask()))
+    return respond(_listed(ApiRequest.from_flask(), _terms_of, "taxonomy term", None))
 
 
 @bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term_view(term_id):
-    return respond(taxonomy_terms(ApiRequest.from_flask(), term_id))
+    return respond(_listed(ApiRequest.from_flask(), _terms_of, "taxonomy term", term_id))

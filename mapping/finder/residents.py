@@ -2,9 +2,14 @@
 which the map then enhances) and each place's permalink page. Each has a JSON twin."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
+from layers.errors import QueryError
 from layers.kinds import KINDS
+from layers.openreferral import LANGUAGES
+from layers.query import parse_age
 from mapping import postcode_search, queries
 from mapping.core import db
 from mapping.core.errors import problem
@@ -23,15 +28,47 @@ MAX_QUERY = 100
 MAP_PROPERTIES = "name,kind,categories,ward_name,location_precision"
 
 
-def finder_request() -> tuple[queries.PlaceFilter, postcode_search.Typed, int]:
-    """The filter, postcode and page asked for in the query string, cleaned."""
+# "Open" on the finder: any time, now, or a day of the week (layers.query.parse_open).
+OPEN_CHOICES = {"": "Any time", "now": "Open now", "MO": "On Monday", "TU": "On Tuesday",
+                "WE": "On Wednesday", "TH": "On Thursday", "FR": "On Friday",
+                "SA": "On Saturday", "SU": "On Sunday"}
+
+
+@dataclass
+class FinderRequest:
+    place_filter: queries.PlaceFilter
+    postcode: postcode_search.Typed
+    page: int
+    # A filter value that could not be used: (the form field, what to say).
+    problem: tuple[str, str] | None = None
+
+
+def finder_request() -> FinderRequest:
+    """The filter, postcode and page asked for in the query string, cleaned. A service
+    filter that cannot be used is left out, and said so."""
     args = request.args
     kinds = tuple(k for k in KINDS if k in args.getlist("kind"))
+    problem = None
+    open_on = args.get("open", "").strip()
+    if open_on not in OPEN_CHOICES:
+        problem, open_on = ("open", "Choose when the place should be open from the list"), ""
+    age_text = args.get("age", "").strip()
+    age = None
+    if age_text:
+        try:
+            age = parse_age(age_text)
+        except QueryError:
+            problem = ("age", "Enter an age in whole years, from 0 to 130, or leave it empty")
+    language = args.get("language", "").strip()
+    if language and language not in LANGUAGES:
+        problem, language = ("language", "Choose a language from the list"), ""
     place_filter = queries.PlaceFilter(q=args.get("q", "").strip()[:MAX_QUERY], kinds=kinds,
-                                       category=args.get("category", "").strip()[:MAX_QUERY])
+                                       category=args.get("category", "").strip()[:MAX_QUERY],
+                                       open=open_on, age=age, language=language)
     postcode = postcode_search.typed(args.get("postcode"))
     page = args.get("page", "1")
-    return place_filter, postcode, int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    return FinderRequest(place_filter, postcode,
+                         int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1, problem)
 
 
 def feed_urls() -> dict:
@@ -54,6 +91,8 @@ def listed(place: dict) -> dict:
             "ward_name": place["ward_name"], "postcode": place["postcode"],
             "location_precision": place["location_precision"],
             "url": url_for("residents.place", place_id=place["id"], _external=True)}
+    if place.get("covers"):
+        item["covers"] = True
     if "distance_m" in place:
         item["distance_m"] = round(place["distance_m"], 1)
         item["distance_text"] = walking_distance(place["distance_m"], place["location_precision"])
@@ -81,19 +120,24 @@ ERROR_TITLES = {400: "Bad request", 404: "Unknown postcode",
 @bp.get("/places.json")
 @bp.get("/")
 def index():
-    place_filter, postcode, page_number = finder_request()
+    asked = finder_request()
+    place_filter, postcode, page_number = asked.place_filter, asked.postcode, asked.page
     origin, status, error, notice = None, 200, None, None
+    covering = []
     with db.read_engine().connect() as connection:
         categories = queries.categories(connection)
         kind_counts = queries.kind_counts(connection)
         demo = queries.is_demo(connection)
+        languages = queries.languages(connection)
         loaded = postcode_search.status(connection)["postcodes"] > 0
         if postcode.text:
             origin, status, error = find_origin(connection, postcode, loaded)
         if origin is not None:
             # From outside the district, only places close enough to be of use.
             within = None if origin["in_district"] else queries.OUTSIDE_RADIUS_M
-            nearest = queries.nearest(connection, postcode.key, place_filter, within_m=within)
+            found = queries.nearest(connection, postcode.key, place_filter, within_m=within)
+            nearest = [p for p in found if not p["extra"]]
+            covering = [p for p in found if p["extra"]]
             page = queries.PlacePage(places=nearest, total=len(nearest), page=1)
             if not origin["in_district"]:
                 notice = postcode_search.message("outside" if nearest else "outside_none",
@@ -101,17 +145,24 @@ def index():
         else:
             page = queries.place_page(connection, place_filter, page_number)
 
+    field = "postcode"
+    if asked.problem and not error:
+        (field, error), status = asked.problem, 400
     if request.path.endswith(".json"):
         if error:
-            return problem(status, ERROR_TITLES[status], error, parameter="postcode")
+            return problem(status, ERROR_TITLES.get(status, "Bad request"), error,
+                           parameter=field)
         if origin is not None:
             origin = {"postcode": origin["postcode"], "lon": origin["lon"], "lat": origin["lat"],
                       "outside_district": not origin["in_district"]}
         return jsonify({"query": {"q": place_filter.q, "kind": list(place_filter.kinds),
-                                  "category": place_filter.category, "postcode": postcode.text},
+                                  "category": place_filter.category, "postcode": postcode.text,
+                                  "open": place_filter.open, "age": place_filter.age,
+                                  "language": place_filter.language},
                         "origin": origin, "notice": notice, "total": page.total,
                         "page": page.page, "pages": page.pages,
-                        "places": [listed(p) for p in page.places]})
+                        "places": [listed(p) for p in page.places],
+                        "covering": [listed(p) for p in covering]})
 
     config = map_config(feeds=feed_urls(), place=place_url_template(),
                         postcodeSearch=loaded, messages=postcode_search.MESSAGES)
@@ -121,7 +172,9 @@ def index():
         origin=origin, error=error, notice=notice, postcode_search=loaded,
         unavailable_hint=postcode_search.message("unavailable_hint"), categories=categories,
         kind_counts=kind_counts, total_places=sum(kind_counts.values()), demo=demo,
-        config=config, labels=KIND_LABELS)
+        config=config, labels=KIND_LABELS, error_field=field, covering=covering, open_choices=OPEN_CHOICES,
+        languages=[(code, LANGUAGES.get(code, code)) for code in languages],
+        age_text=request.args.get("age", "").strip()[:3])
 
 
 @bp.get("/places/<int:place_id>.json")

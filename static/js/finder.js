@@ -41,7 +41,10 @@
 
   var places = [];
   var markers = {};
-  var state = { nearest: null, nearestFrom: null, origin: null, group: null, shown: PAGE };
+  var state = { nearest: null, nearestFrom: null, origin: null, group: null, shown: PAGE,
+                covering: [], serviceIds: null };
+  var coveringSection = document.getElementById("covering");
+  var coveringList = document.getElementById("covering-list");
 
   function chosen() {
     var kinds = Array.prototype.filter
@@ -51,8 +54,42 @@
       q: form.elements.q.value.trim(),
       postcode: form.elements.postcode.value.trim(),
       category: form.elements.category.value,
-      kinds: kinds
+      kinds: kinds,
+      open: form.elements.open ? form.elements.open.value : "",
+      age: form.elements.age ? form.elements.age.value.trim() : "",
+      language: form.elements.language ? form.elements.language.value : ""
     };
+  }
+
+  /* What is asked of the places' services (open, age, language): the server answers it,
+     since the map's data does not hold the services. An age that is not one is left out. */
+  function serviceParams(wanted) {
+    var params = new URLSearchParams();
+    if (wanted.open) params.set("open", wanted.open);
+    if (/^[0-9]{1,3}$/.test(wanted.age) && parseInt(wanted.age, 10) <= 130) params.set("age", wanted.age);
+    if (wanted.language) params.set("language", wanted.language);
+    return params;
+  }
+
+  function badAge(wanted) {
+    return wanted.age !== "" && !serviceParams(wanted).has("age");
+  }
+
+  /* The ids of the places whose services meet the service filters, from the places feed
+     filtered by them; null when none is asked. */
+  function loadServices() {
+    var params = serviceParams(chosen());
+    var key = params.toString();
+    if (!key) {
+      state.serviceIds = null;
+      return Promise.resolve();
+    }
+    if (state.serviceKey === key && state.serviceIds) return Promise.resolve();
+    summary.textContent = "Finding places…";
+    return AM.fetchJSON(config.feeds.placesForMap + "&" + key).then(function (body) {
+      state.serviceKey = key;
+      state.serviceIds = new Set((body.features || []).map(function (f) { return f.id; }));
+    });
   }
 
   function matches(feature, wanted) {
@@ -60,6 +97,8 @@
     if (wanted.kinds.indexOf(properties.kind) < 0) return false;
     if (wanted.category && (properties.categories || []).indexOf(wanted.category) < 0) return false;
     if (wanted.q && String(properties.name).toLowerCase().indexOf(wanted.q.toLowerCase()) < 0) return false;
+    // Nearest results come filtered by their services already.
+    if (!state.nearest && state.serviceIds && !state.serviceIds.has(feature.id)) return false;
     return true;
   }
 
@@ -109,6 +148,9 @@
     var distance = properties.distance_m !== undefined && properties.distance_m !== null
       ? AM.el("p", { className: "result-distance", text: AM.walkingDistance(properties.distance_m, properties.location_precision) })
       : null;
+    var covers = properties.covers && state.originLabel && state.originLabel !== "your location"
+      ? AM.el("p", { className: "result-covers", text: "Serves " + state.originLabel })
+      : null;
     var button = AM.el("button", { type: "button", className: "link-button show-on-map" }, [
       "Show on map",
       AM.el("span", { className: "visually-hidden", text: ": " + properties.name })
@@ -119,6 +161,7 @@
       AM.el("div", { className: "result-body" }, [
         AM.el("a", { className: "result-name", href: AM.placeUrl(config, feature.id), text: properties.name }),
         AM.el("p", { className: "result-meta", text: meta }),
+        covers,
         distance,
         button
       ])
@@ -127,7 +170,8 @@
 
   function describe(items) {
     var wanted = chosen();
-    var filtered = wanted.q || wanted.category || wanted.kinds.length < AM.KINDS.length;
+    var filtered = wanted.q || wanted.category || wanted.kinds.length < AM.KINDS.length ||
+      serviceParams(wanted).toString();
     if (state.group) {
       return [items.length + " places at this spot",
         "These places share one location on the map; they are also spread out around it."];
@@ -151,6 +195,7 @@
     summary.textContent = words[1];
     list.textContent = "";
     items.slice(0, state.shown).forEach(function (feature) { list.appendChild(listItem(feature)); });
+    renderCovering();
     var extra = document.getElementById("results-more");
     if (extra) extra.remove();
     var controls = [];
@@ -172,11 +217,23 @@
     if (controls.length) list.after(AM.el("div", { id: "results-more", className: "results-more" }, controls));
   }
 
+  /* The farther groups whose area covers the postcode searched from, above the nearest. */
+  function renderCovering() {
+    if (!coveringSection) return;
+    var covering = state.nearest && !state.group ? state.covering : [];
+    coveringList.textContent = "";
+    covering.forEach(function (feature) { coveringList.appendChild(listItem(feature)); });
+    document.getElementById("covering-heading").textContent =
+      "Groups that serve " + (state.originLabel || "this postcode");
+    coveringSection.hidden = !covering.length;
+  }
+
   /* `fit`: move the map to show every place listed; "jump" does so without animation, as
      on arrival, so the markers are clustered once, at the zoom they are first seen at. */
   function render(fit) {
     var items = results();
-    var shown = items.map(markerFor).filter(Boolean);
+    var covering = state.nearest && !state.group ? state.covering : [];
+    var shown = items.concat(covering).map(markerFor).filter(Boolean);
     mapElement.setAttribute("data-ready", "false");
     clusters.clearLayers();
     var moving = fit ? fitTo(shown, fit === "jump") : false;
@@ -220,6 +277,7 @@
     if (wanted.q) params.set("q", wanted.q);
     if (wanted.category) params.set("category", wanted.category);
     if (wanted.kinds.length < AM.KINDS.length) wanted.kinds.forEach(function (kind) { params.append("kind", kind); });
+    serviceParams(wanted).forEach(function (value, name) { params.set(name, value); });
     var query = params.toString();
     window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
   }
@@ -248,22 +306,25 @@
     if (old) old.remove();
   }
 
-  function showError(message) {
+  function showError(message, field) {
+    field = field || "postcode";
     clearError();
     clearNotice();
     var box = AM.el("div", { className: "error-summary", role: "alert", tabindex: "-1", id: "error-summary" }, [
       AM.el("h2", { text: "There is a problem" }),
-      AM.el("p", {}, [AM.el("a", { href: "#postcode", text: message })])
+      AM.el("p", {}, [AM.el("a", { href: "#" + field, text: message })])
     ]);
     form.before(box);
-    form.elements.postcode.setAttribute("aria-invalid", "true");
+    form.elements[field].setAttribute("aria-invalid", "true");
     box.focus();
   }
 
   function clearError() {
     var old = document.getElementById("error-summary");
     if (old) old.remove();
-    form.elements.postcode.removeAttribute("aria-invalid");
+    ["postcode", "open", "age", "language"].forEach(function (name) {
+      if (form.elements[name]) form.elements[name].removeAttribute("aria-invalid");
+    });
   }
 
   function searchNearest(from, label) {
@@ -277,6 +338,8 @@
     }
     if (wanted.kinds.length < AM.KINDS.length) query.set("kind", wanted.kinds.join(","));
     if (wanted.category) query.set("category", wanted.category);
+    serviceParams(wanted).forEach(function (value, name) { query.set(name, value); });
+    query.set("covering", "true");
     if (from.postcode && config.postcodeSearch === false) {
       showError(say("unavailable"));
       render();
@@ -288,6 +351,7 @@
       clearNotice();
       state.group = null;
       state.nearest = body.features || [];
+      state.covering = body.covering || [];
       state.nearestFrom = from;
       state.origin = body.origin || (from.lat ? { lat: from.lat, lon: from.lon } : null);
       state.originLabel = label || (state.origin && state.origin.postcode) || from.postcode;
@@ -320,36 +384,59 @@
 
   function clearNearest() {
     state.nearest = null;
+    state.covering = [];
     state.nearestFrom = null;
     state.origin = null;
     originLayer.clearLayers();
   }
 
+  function checkAge() {
+    if (badAge(chosen())) {
+      showError("Enter an age in whole years, from 0 to 130, or leave it empty", "age");
+      return false;
+    }
+    if (form.elements.age && form.elements.age.getAttribute("aria-invalid")) clearError();
+    return true;
+  }
+
   function refresh() {
     state.group = null;
     state.shown = PAGE;
+    checkAge();
     if (state.nearest && state.nearestFrom) searchNearest(state.nearestFrom, state.originLabel);
-    else render(true);
+    else loadServices().then(function () { render(true); }, servicesFailed);
   }
 
+  function servicesFailed() {
+    showError("The places open then could not be found just now. Please try again.", "open");
+    render();
+  }
+
+  var typing = null;
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var wanted = chosen();
     state.group = null;
     state.shown = PAGE;
+    if (!checkAge()) return;
     if (wanted.postcode) {
       searchNearest({ postcode: postcodeText(wanted.postcode) });
     } else {
       clearError();
       clearNotice();
       clearNearest();
-      render(true);
+      loadServices().then(function () { render(true); }, servicesFailed);
     }
   });
   form.addEventListener("change", function (event) {
-    if (event.target.name === "kind" || event.target.name === "category") refresh();
+    if (["kind", "category", "open", "language"].indexOf(event.target.name) >= 0) refresh();
   });
-  var typing = null;
+  if (form.elements.age) {
+    form.elements.age.addEventListener("input", function () {
+      window.clearTimeout(typing);
+      typing = window.setTimeout(refresh, 400);
+    });
+  }
   form.elements.q.addEventListener("input", function () {
     window.clearTimeout(typing);
     typing = window.setTimeout(refresh, 250);
@@ -407,7 +494,7 @@
       if (wanted.postcode && !document.getElementById("error-summary")) {
         return searchNearest({ postcode: postcodeText(wanted.postcode) });
       }
-      render("jump");
+      return loadServices().then(function () { render("jump"); }, servicesFailed);
     }, function () {
       AM.setStatus("The places could not be loaded onto the map just now. The list below still works.");
       AM.ready(mapElement);

@@ -150,11 +150,19 @@ SELECT assetmap_uuid('service_area:' || p.id), assetmap_uuid('service:' || p.id)
  WHERE m.coverage IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM services s WHERE s.place_id = p.id AND s.deleted_at IS NULL);
 
+-- Two plain arms, so each joins by an indexed column: a service's own sessions, and those
+-- of a place that stands for its one derived service. `place_id` is the service's place.
 CREATE VIEW published_schedules AS
-SELECT sc.id, s.id AS service_id, sc.freq, sc.byday, sc.opens_at, sc.closes_at, sc.description
-  FROM schedules sc JOIN published_services s
-    ON (sc.service_id = s.id) OR (sc.place_id = s.place_id AND s.derived);
-
+SELECT sc.id, s.id AS service_id, s.place_id, sc.freq, sc.byday, sc.opens_at, sc.closes_at,
+       sc.description
+  FROM schedules sc JOIN services s ON s.id = sc.service_id AND s.deleted_at IS NULL
+  LEFT JOIN published_places p ON p.id = s.place_id
+ WHERE s.place_id IS NULL OR p.id IS NOT NULL
+UNION ALL
+SELECT sc.id, assetmap_uuid('service:' || p.id), p.id, sc.freq, sc.byday, sc.opens_at,
+       sc.closes_at, sc.description
+  FROM schedules sc JOIN published_places p ON p.id = sc.place_id
+ WHERE NOT EXISTS (SELECT 1 FROM services s WHERE s.place_id = p.id AND s.deleted_at IS NULL);
 """
 
 DOWNGRADE = r"""
