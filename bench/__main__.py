@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench import browser, data, floor, load, measure, report, servers
+from bench import browser, data, floor, load, measure, openreferral, report, servers
 from mapping.core.config import PROJECT_ROOT, Settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -251,6 +251,11 @@ def main() -> None:
             phase("map in Chromium", since)
 
     floors = floor.collected(results, TARGET_SIZE)
+
+    if openreferral.SIZE in sizes and not done(openreferral.SIZE, "oruk services"):
+        since = time.time()
+        results.extend(openreferral.run(server_url, RESULTS, args.duration, args.connections))
+        phase(f"Open Referral at {openreferral.SIZE:,} services", since)
 
     since = time.time()
     import_against_ogr2ogr(server_url, max(sizes), results, import_seconds.get(max(sizes)))

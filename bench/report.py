@@ -207,6 +207,23 @@ def write(results, machine: dict, args, seconds: float, floors: dict | None = No
                   "| --- | --- | --- | --- |"]
         lines += [f"| {q} | {_fmt(f.get('size'))} | {f['ms']:.2f} | {f['bytes']:,} |"
                   for q, f in floors.items()]
+    oruk = [r for r in results if str(r.get("query", "")).startswith("oruk ")]
+    if oruk:
+        lines += ["", "## Open Referral UK", "",
+                  (f"On the {oruk[0]['size']:,}-place dataset: {_fmt(oruk[0].get('services'))} "
+                  "services (every place stands for one; 1,000 have their own, each with a "
+                  "service area of its ward and the wards beside it: "
+                  f"{_fmt(oruk[0].get('service_areas'))} areas in all), pages of 50, one "
+                  "worker."), "",
+                  "| request | matched | bytes | req/s | p50 ms (one connection) |",
+                  "| --- | --- | --- | --- | --- |"]
+        for row in oruk:
+            if "failed" in row:
+                lines.append(f"| {row['query']} | failed: {row['failed'][:120]} | | | |")
+                continue
+            lines.append(f"| {row['query']} | {_fmt(row.get('total_items'))} | "
+                         f"{_fmt(row.get('bytes'))} | {_fmt(row.get('requests_per_s'))} | "
+                         f"{_fmt(row.get('p50_one_connection_ms'), 2)} |")
     lines += ["", "## Memory and paging", "", "| size | server | workers | what | figure |",
               "| --- | --- | --- | --- | --- |"]
     for row in results:
