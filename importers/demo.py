@@ -441,6 +441,7 @@ def remove(connection) -> dict:
     connection.execute(text("DELETE FROM services WHERE source = :source"), {"source": SOURCE})
     connection.execute(text("DELETE FROM organisations WHERE source = :source"),
                        {"source": SOURCE})
+    schedules.refresh(connection)
     connection.execute(text(
         "INSERT INTO import_runs (source, kind, file_name, status, importer_version, pruned, "
         "finished_at) VALUES (:source, 'demo-removed', 'generated', 'committed', :v, :n, "

@@ -222,6 +222,13 @@ def refresh(connection, *, run_id: int | None = None) -> list[tuple[str, str]]:
 
     places = "AND p.import_run_id = :run_id" if run_id is not None else ""
     services = "AND FALSE" if run_id is not None else ""
+    if run_id is None:
+        # What a removed place or service was parsed from goes with it.
+        connection.execute(sql(
+            "DELETE FROM schedule_texts t WHERE NOT EXISTS (SELECT 1 FROM places p "
+            "WHERE t.owner = 'place:' || p.id AND p.deleted_at IS NULL) AND NOT EXISTS "
+            "(SELECT 1 FROM services s WHERE t.owner = 'service:' || s.id "
+            "AND s.deleted_at IS NULL)"))
     changed = connection.execute(sql(_CHANGED.format(places=places, services=services)),
                                  {"run_id": run_id}).mappings().all()
     if not changed:

@@ -342,3 +342,17 @@ def test_an_area_level_group_is_published_at_its_area_without_address_or_contact
         assert location["addresses"] == []
         assert email not in body and phone not in body
         assert (round(lon, 6), round(lat, 6)) != (location["longitude"], location["latitude"])
+
+
+def test_removing_the_demo_takes_its_services_and_what_their_hours_were_read_from(
+        client, demo_data, db):
+    from importers import demo
+
+    with db.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM schedule_texts")).scalar() > 0
+        demo.remove(connection)
+        left = connection.execute(text(
+            "SELECT (SELECT count(*) FROM services), (SELECT count(*) FROM organisations), "
+            "(SELECT count(*) FROM schedules), (SELECT count(*) FROM schedule_texts)")).one()
+    assert tuple(left) == (0, 0, 0, 0)
+    assert get(client, "/openreferral/services")["total_items"] == 0
