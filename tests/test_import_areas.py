@@ -1,5 +1,6 @@
 """Boundaries, deprivation, population and the priority neighbourhoods derived from them,
-all from the real Kirklees files."""
+all from the real Kirklees files. The tests assert on each importer's `Report`; one runs
+`assetmap` itself, for what only the command does."""
 from __future__ import annotations
 
 import csv
@@ -12,12 +13,19 @@ from shapely.geometry import shape
 from test_import_helpers import (
     LSOAS,
     WARDS,
+    derive_neighbourhoods,
+    load_boundaries,
+    load_deprivation,
+    load_places,
+    load_population,
     load_wards,
+    note,
     points_in_kirklees,
     rows,
     run,
     scalar,
     ward_of,
+    warnings,
     write_csv,
 )
 
@@ -26,8 +34,8 @@ POPULATION = "kirklees/population-2015-lsoa.csv"
 
 
 @pytest.fixture
-def wards(db, runner):
-    return load_wards(runner)
+def wards(db):
+    return load_wards(db)
 
 
 def _published(relative: str) -> list[dict]:
@@ -39,71 +47,86 @@ def _number(cell: str) -> int:
     return int(cell.replace(",", ""))
 
 
-def _load_lsoas_with_figures(runner):
-    for args in (("boundaries", "lsoas", shared_data(LSOAS)), ("deprivation", shared_data(IMD)),
-                 ("population", shared_data(POPULATION))):
-        result = run(runner, *args)
-        assert result.exit_code == 0, result.output
-        yield result
+def _load_lsoas_with_figures(engine) -> list:
+    """The real LSOAs, then their deprivation and population: the three reports."""
+    reports = [load_boundaries(engine, "lsoas", shared_data(LSOAS)),
+               load_deprivation(engine, shared_data(IMD)),
+               load_population(engine, shared_data(POPULATION))]
+    for report in reports:
+        assert report.status == "committed", report.lines()
+    return reports
 
 
-def test_the_real_wards_load_with_the_code_and_name_fields_given(db, runner):
-    result = run(runner, "boundaries", "wards", shared_data(WARDS), "--code-field", "WD13CD",
-                 "--name-field", "WD13NM")
-    assert result.exit_code == 0, result.output
-    assert "23 inserted, 0 updated, 0 unchanged, 0 removed" in result.output
+def _load_real_wards(engine, **given):
+    return load_boundaries(engine, "wards", shared_data(WARDS), code_field="WD13CD",
+                           name_field="WD13NM", **given)
+
+
+def test_the_real_wards_load_with_the_code_and_name_fields_given(db):
+    report = _load_real_wards(db)
+    assert report.status == "committed", report.lines()
+    assert (report.rows, report.invalid, report.warnings) == (23, 0, 0)
+    assert report.counts == {"inserted": 23, "updated": 0, "unchanged": 0, "removed": 0}
+    assert "codes from 'WD13CD', names from 'WD13NM', vintage 2013" in report.notes
     features = json.loads(shared_data(WARDS).read_text())["features"]
     assert rows(db, "SELECT code, name, vintage FROM areas WHERE kind = 'ward' ORDER BY code") == \
         sorted((f["properties"]["WD13CD"], f["properties"]["WD13NM"], "2013") for f in features)
-    again = run(runner, "boundaries", "wards", shared_data(WARDS), "--code-field", "WD13CD",
-                "--name-field", "WD13NM")
-    assert "0 inserted, 0 updated, 23 unchanged, 0 removed" in again.output, again.output
+    again = _load_real_wards(db)
+    assert again.status == "committed", again.lines()
+    assert again.counts == {"inserted": 0, "updated": 0, "unchanged": 23, "removed": 0}
 
 
-def test_a_code_field_that_is_not_there_is_named(db, runner):
-    result = run(runner, "boundaries", "wards", shared_data(WARDS), "--code-field", "WD22CD")
-    assert result.exit_code == 1
-    assert "no code column called 'WD22CD'" in result.output
-    assert "WD13CD" in result.output
+def test_a_code_field_that_is_not_there_is_named(db):
+    report = load_boundaries(db, "wards", shared_data(WARDS), code_field="WD22CD")
+    assert report.status == "failed" and not report.ok
+    assert report.fatal.startswith("no code column called 'WD22CD' (columns: "), report.fatal
+    assert "WD13CD" in report.fatal and report.fatal.endswith("; name it with --code-field")
+    assert scalar(db, "SELECT count(*) FROM areas") == 0
 
 
-def test_lsoas_deprivation_and_population_load_from_the_published_files(db, runner):
-    boundaries, deprivation, population = _load_lsoas_with_figures(runner)
-    assert "259 inserted" in boundaries.output
+def test_lsoas_deprivation_and_population_load_from_the_published_files(db):
+    boundaries, deprivation, population = _load_lsoas_with_figures(db)
+    assert boundaries.counts == {"inserted": 259, "updated": 0, "unchanged": 0, "removed": 0}
     # Three real LSOA polygons are invalid as published; they are repaired, not refused.
-    assert "3 warnings" in boundaries.output and "ST_MakeValid" in boundaries.output
+    assert boundaries.warnings == 3 and boundaries.invalid == 0
+    repaired = warnings(boundaries)
+    assert len(repaired) == 3
+    for _, field, reason in repaired:
+        assert field == "geometry" and reason.endswith("and has been repaired with ST_MakeValid")
     assert scalar(db, "SELECT count(*) FROM areas WHERE kind = 'lsoa' AND NOT ST_IsValid(geom)") == 0
-    assert "259 updated, 0 unchanged, 0 not loaded" in deprivation.output
-    assert "byte order mark" in deprivation.output
+    assert deprivation.counts == {"updated": 259, "unchanged": 0, "not loaded": 0}
+    assert note(deprivation, "byte order mark").startswith(
+        "read as UTF-8 with a byte order mark (Excel)")
     imd = {row["LSOA code (2011)"]: (_number(row["Index of Multiple Deprivation (IMD) Rank"]),
                                      int(row["Index of Multiple Deprivation (IMD) Decile"]))
            for row in _published(IMD)}
     assert {code: (rank, decile) for code, rank, decile in rows(
         db, "SELECT code, imd_rank, imd_decile FROM areas WHERE kind = 'lsoa'")} == imd
     assert any(rank >= 1000 for rank, _ in imd.values())  # "29,199" and the like
-    assert "259 updated" in population.output
+    assert population.counts == {"updated": 259, "unchanged": 0, "not loaded": 0}
     people = {row["LSOA code (2011)"]: _number(
         row["Total population: mid 2015 (excluding prisoners)"]) for row in _published(POPULATION)}
     assert dict(rows(db, "SELECT code, population FROM areas WHERE kind = 'lsoa'")) == people
     assert scalar(db, "SELECT count(*) FROM areas WHERE kind = 'lsoa' AND population <> "
                       "population_0_15 + population_16_59 + population_60_plus") == 0
-    again = run(runner, "deprivation", shared_data(IMD))
-    assert "0 updated, 259 unchanged" in again.output, again.output
+    again = load_deprivation(db, shared_data(IMD))
+    assert again.status == "committed", again.lines()
+    assert again.counts == {"updated": 0, "unchanged": 259, "not loaded": 0}
 
 
-def test_ward_populations_are_the_sum_of_their_lsoas(wards, db, runner):
-    list(_load_lsoas_with_figures(runner))
+def test_ward_populations_are_the_sum_of_their_lsoas(wards, db):
+    _load_lsoas_with_figures(db)
     total = sum(_number(row["Total population: mid 2015 (excluding prisoners)"])
                 for row in _published(POPULATION))
     assert scalar(db, "SELECT sum(population) FROM areas WHERE kind = 'ward'") == total
     assert scalar(db, "SELECT count(*) FROM areas WHERE kind = 'ward' AND population IS NULL") == 0
 
 
-def test_deprivation_before_lsoas_says_what_to_load_first(db, runner):
-    result = run(runner, "deprivation", shared_data(IMD))
-    assert result.exit_code == 1
-    assert "no LSOAs are loaded" in result.output
-    assert "assetmap boundaries lsoas" in result.output
+def test_deprivation_before_lsoas_says_what_to_load_first(db):
+    report = load_deprivation(db, shared_data(IMD))
+    assert report.status == "failed" and not report.ok
+    assert report.fatal == ("no LSOAs are loaded: load their boundaries first "
+                            "(assetmap boundaries lsoas FILE)")
 
 
 def _touching_groups(geometries: dict) -> list[set]:
@@ -127,10 +150,11 @@ def _touching_groups(geometries: dict) -> list[set]:
     return groups
 
 
-def test_priority_neighbourhoods_merge_touching_deprived_lsoas(wards, db, runner):
-    list(_load_lsoas_with_figures(runner))
-    result = run(runner, "neighbourhoods", "from-imd", "--deciles", "1-2")
-    assert result.exit_code == 0, result.output
+def test_priority_neighbourhoods_merge_touching_deprived_lsoas(wards, db):
+    _load_lsoas_with_figures(db)
+    report = derive_neighbourhoods(db, "1-2")
+    assert report.status == "committed", report.lines()
+    assert "LSOAs in IMD deciles 1 to 2, touching neighbours merged" in report.notes
     deciles = {row["LSOA code (2011)"]: int(row["Index of Multiple Deprivation (IMD) Decile"])
                for row in _published(IMD)}
     features = json.loads(shared_data(LSOAS).read_text())["features"]
@@ -139,7 +163,8 @@ def test_priority_neighbourhoods_merge_touching_deprived_lsoas(wards, db, runner
     groups = _touching_groups(deprived)
     found = rows(db, "SELECT code, name FROM areas WHERE kind = 'neighbourhood' ORDER BY code")
     assert len(found) == len(groups)
-    assert f"{len(groups)} inserted" in result.output
+    assert report.rows == len(groups)
+    assert report.counts == {"inserted": len(groups), "updated": 0, "unchanged": 0, "removed": 0}
     assert sorted(code for code, _ in found) == sorted(f"PN-{min(g)}" for g in groups)
     ward_names = {name for name, _ in wards.values()}
     for code, name in found:
@@ -149,18 +174,20 @@ def test_priority_neighbourhoods_merge_touching_deprived_lsoas(wards, db, runner
         assert name.startswith(f"{biggest} priority neighbourhood"), (code, name)
         assert name.rsplit(" priority", 1)[0] in ward_names
     assert len({name for _, name in found}) == len(found)
-    # Every place in a deprived LSOA is now in a neighbourhood.
-    again = run(runner, "neighbourhoods", "from-imd", "--deciles", "1-2")
-    assert "0 inserted, 0 updated" in again.output and "0 removed" in again.output
+    # Derived again from the same deciles, nothing changes.
+    again = derive_neighbourhoods(db, "1-2")
+    assert again.status == "committed", again.lines()
+    assert again.counts == {"inserted": 0, "updated": 0, "unchanged": len(groups), "removed": 0}
 
 
-def test_places_are_assigned_to_their_lsoa_and_neighbourhood(wards, db, runner, tmp_path):
-    list(_load_lsoas_with_figures(runner))
-    run(runner, "neighbourhoods", "from-imd", "--deciles", "1-2")
+def test_places_are_assigned_to_their_lsoa_and_neighbourhood(wards, db, tmp_path):
+    _load_lsoas_with_figures(db)
+    assert derive_neighbourhoods(db, "1-2").status == "committed"
     points = points_in_kirklees(200, seed=8)
     path = write_csv(tmp_path / "assets.csv", ["id", "name", "lat", "lon"],
                      [[f"P{n}", f"Place {n}", lat, lon] for n, (lon, lat) in enumerate(points)])
-    assert run(runner, "import", "assets", path).exit_code == 0
+    report = load_places(db, "assets", path)
+    assert report.status == "committed" and report.counts["inserted"] == 200, report.lines()
     features = json.loads(shared_data(LSOAS).read_text())["features"]
     lsoas = {f["properties"]["LSOA11CD"]: shapely.make_valid(shape(f["geometry"]))
              for f in features}
@@ -177,13 +204,14 @@ def test_places_are_assigned_to_their_lsoa_and_neighbourhood(wards, db, runner, 
     assert scalar(db, "SELECT count(*) FROM places WHERE cardinality(neighbourhood_codes) > 0") > 0
 
 
-def test_reloading_boundaries_reassigns_every_place(wards, db, runner, tmp_path):
+def test_reloading_boundaries_reassigns_every_place(wards, db, tmp_path):
     points = points_in_kirklees(100, seed=4)
     path = write_csv(tmp_path / "assets.csv", ["id", "name", "lat", "lon"],
                      [[f"P{n}", f"Place {n}", lat, lon] for n, (lon, lat) in enumerate(points)])
-    assert run(runner, "import", "assets", path).exit_code == 0
+    assert load_places(db, "assets", path).counts["inserted"] == 100
     busiest = scalar(db, "SELECT ward_code FROM places GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
     moved = scalar(db, "SELECT count(*) FROM places WHERE ward_code = :c", c=busiest)
+    assert 0 < moved < 100
     # A boundary review renames one ward: a new set with a new code for it.
     document = json.loads(shared_data(WARDS).read_text())
     for feature in document["features"]:
@@ -191,19 +219,38 @@ def test_reloading_boundaries_reassigns_every_place(wards, db, runner, tmp_path)
             feature["properties"]["WD13CD"] = "E05999999"
     reviewed = tmp_path / "wards-reviewed.geojson"
     reviewed.write_text(json.dumps(document))
-    result = run(runner, "boundaries", "wards", reviewed, "--code-field", "WD13CD",
-                 "--name-field", "WD13NM", "--vintage", "2027")
-    assert result.exit_code == 0, result.output
-    assert "1 inserted, 22 updated, 0 unchanged, 1 removed" in result.output
-    assert f"{100:,} places were given a different ward" not in result.output
-    assert f"{moved:,} places were given a different ward" in result.output
+    report = load_boundaries(db, "wards", reviewed, code_field="WD13CD", name_field="WD13NM",
+                             vintage="2027")
+    assert report.status == "committed", report.lines()
+    assert report.counts == {"inserted": 1, "updated": 22, "unchanged": 0, "removed": 1}
+    assert note(report, "places were given a different ward") == (
+        f"{moved:,} places were given a different ward, LSOA or neighbourhood")
     assert scalar(db, "SELECT count(*) FROM places WHERE ward_code = :c", c=busiest) == 0
     assert scalar(db, "SELECT count(*) FROM places WHERE ward_code = 'E05999999'") == moved
     assert scalar(db, "SELECT count(*) FROM areas WHERE kind = 'ward' AND vintage = '2027'") == 23
 
 
 def test_a_dry_run_of_boundaries_changes_nothing(wards, db, runner):
+    """Tests the CLI: `assetmap boundaries lsoas FILE --dry-run` exits 0 and prints, as its
+    first line, what would change and that nothing was written."""
     result = run(runner, "boundaries", "lsoas", shared_data(LSOAS), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "would be 259 inserted" in result.output
+    assert result.output.startswith(
+        "lsoas: dry run, nothing written; 259 rows read; would be 259 inserted, 0 updated, "
+        "0 unchanged, 0 removed; 0 invalid, 3 warnings ("), result.output
     assert scalar(db, "SELECT count(*) FROM areas WHERE kind = 'lsoa'") == 0
+    assert scalar(db, "SELECT status FROM import_runs WHERE kind = 'lsoa'") == "dry-run"
+
+
+def test_the_neighbourhoods_command_says_what_to_load_first(db, runner):
+    """Tests the CLI: `assetmap neighbourhoods from-imd` exits 1 and prints the report's
+    reason when there are no LSOAs, and refuses deciles out of range as a usage error."""
+    result = run(runner, "neighbourhoods", "from-imd", "--deciles", "1-2")
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("neighbourhoods: FAILED ("), lines
+    assert lines[1] == "  no LSOAs are loaded: load them first (assetmap boundaries lsoas FILE)"
+    wrong = run(runner, "neighbourhoods", "from-imd", "--deciles", "3-1")
+    assert wrong.exit_code == 2
+    assert "--deciles '3-1': deciles run from 1 to 10, low to high" in wrong.output
+    assert scalar(db, "SELECT count(*) FROM areas") == 0

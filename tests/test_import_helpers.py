@@ -1,5 +1,7 @@
 """What the importer tests share: the real Kirklees boundaries, files written as councils
-write them, and a way to run `assetmap` and read what it printed. (No tests here.)"""
+write them, the importers called as the CLI calls them (returning their `Report`, which is
+what the tests assert on), and a way to run `assetmap` itself for the few tests of the
+command's own text and exit codes. (No tests here.)"""
 from __future__ import annotations
 
 import csv
@@ -12,7 +14,16 @@ from conftest import shared_data
 from shapely.geometry import shape
 from sqlalchemy import text
 
+from importers.base import Options, parse_crs
+from importers.boundaries import import_boundaries
+from importers.fields import parse_mapping
+from importers.neighbourhoods import derive_from_imd
+from importers.places import import_places
+from importers.postcodes import import_postcodes
+from importers.report import Report
+from importers.statistics import import_deprivation, import_population
 from mapping.cli import main
+from mapping.core.config import Settings
 
 WARDS = "kirklees/wards-2013.geojson"
 LSOAS = "kirklees/lsoa-2011.geojson"
@@ -55,8 +66,80 @@ def write_csv(path, header: list[str], rows: list[list], encoding: str = "utf-8"
     return path
 
 
+# --- the importers, as the CLI calls them ------------------------------------------------
+
+def options(*, mapping=(), crs=None, **given) -> Options:
+    """Options as `assetmap` builds them (mapping.cli._options): the deployment's limits
+    from the environment, `mapping` as --map FIELD=COLUMN pairs and `crs` as --crs takes it
+    ("EPSG:27700"); the rest (dry_run, skip_invalid, source, prune, keep_outside, ...) as
+    `importers.base.Options` names them."""
+    return Options.from_settings(Settings.from_env(), mapping=parse_mapping(mapping),
+                                 crs=parse_crs(None if crs is None else str(crs)), **given)
+
+
+def load_places(engine, kind: str, path, **given) -> Report:
+    """`assetmap import KIND PATH`, as a library call: the importer's report."""
+    return import_places(engine, kind, path, options(**given))
+
+
+def load_boundaries(engine, kind: str, path, *, code_field=None, name_field=None,
+                    vintage=None, **given) -> Report:
+    """`assetmap boundaries KIND PATH`: wards, neighbourhoods or lsoas."""
+    return import_boundaries(engine, kind, path, options(**given), code_field=code_field,
+                             name_field=name_field, vintage=vintage)
+
+
+def load_deprivation(engine, path, **given) -> Report:
+    return import_deprivation(engine, path, options(**given))
+
+
+def load_population(engine, path, **given) -> Report:
+    return import_population(engine, path, options(**given))
+
+
+def load_postcodes(engine, path, *, everywhere: bool = False, district: str | None = None,
+                   **given) -> Report:
+    return import_postcodes(engine, path, options(**given), everywhere=everywhere,
+                            district=district)
+
+
+def derive_neighbourhoods(engine, deciles: str = "1-2", tolerance_m: float = 0.0,
+                          **given) -> Report:
+    """`assetmap neighbourhoods from-imd`."""
+    return derive_from_imd(engine, deciles, options(**given), tolerance_m)
+
+
+def load_wards(engine) -> dict:
+    """The 23 real Kirklees wards (2013), loaded the way an officer would."""
+    report = load_boundaries(engine, "wards", shared_data(WARDS), code_field="WD13CD",
+                             name_field="WD13NM")
+    assert report.status == "committed", report.lines()
+    assert report.counts["inserted"] + report.counts["unchanged"] == 23, report.counts
+    return ward_shapes()
+
+
+def problems(report: Report, severity: str = "error") -> list[tuple[int | None, str | None, str]]:
+    """(row, field, reason) of the report's problems of one severity, by row."""
+    return sorted(((p.row, p.field, p.reason) for p in report.problems
+                   if p.severity == severity), key=lambda p: (p[0] or 0, p[1] or ""))
+
+
+def warnings(report: Report) -> list[tuple[int | None, str | None, str]]:
+    return problems(report, "warning")
+
+
+def note(report: Report, words: str) -> str:
+    """The one note holding `words` (fails, naming every note, when there is none)."""
+    found = [n for n in report.notes if words in n]
+    assert len(found) == 1, (words, report.notes)
+    return found[0]
+
+
+# --- the command itself ------------------------------------------------------------------
+
 def run(runner, *args: str):
-    """`assetmap ARGS` through click; returns the result (exit_code, output)."""
+    """`assetmap ARGS` through click; returns the result (exit_code, output). For tests of
+    the CLI's own work: exit codes, printing the report, options parsed from text."""
     return runner.invoke(main, [str(arg) for arg in args], catch_exceptions=False)
 
 
@@ -69,10 +152,3 @@ def rows(engine, sql: str, **params) -> list:
     with engine.connect() as connection:
         return connection.execute(text(sql), params).all()
 
-
-def load_wards(runner) -> dict:
-    """The 23 real Kirklees wards (2013), loaded the way an officer would."""
-    result = run(runner, "boundaries", "wards", shared_data(WARDS), "--code-field", "WD13CD",
-                 "--name-field", "WD13NM")
-    assert result.exit_code == 0, result.output
-    return ward_shapes()

@@ -1,5 +1,6 @@
 """Postcodes from the ONS Postcode Directory and OS Code-Point Open, as published; only
-the district's (within DISTRICT_MARGIN_M of the wards) are kept."""
+the district's (within DISTRICT_MARGIN_M of the wards) are kept. The tests assert on the
+importer's `Report`; one runs `assetmap postcodes` for the command's own options."""
 from __future__ import annotations
 
 import csv
@@ -7,7 +8,7 @@ import time
 import zipfile
 
 from conftest import shared_data
-from test_import_helpers import load_wards, rows, run, scalar, write_csv
+from test_import_helpers import load_postcodes, load_wards, problems, rows, run, scalar, write_csv
 
 from mapping.core.config import PROJECT_ROOT
 
@@ -16,8 +17,13 @@ ONSPD_HEADER = ["pcd", "pcd2", "pcds", "dointr", "doterm", "oscty", "oseast1m", 
                 "osgrdind", "lat", "long"]
 
 
-def test_onspd_loads_and_postcodes_without_a_location_are_left_out(db, runner, tmp_path):
-    load_wards(runner)
+def _counts(inserted=0, updated=0, unchanged=0, left_out=0) -> dict:
+    return {"inserted": inserted, "updated": updated, "unchanged": unchanged,
+            "left out": left_out}
+
+
+def test_onspd_loads_and_postcodes_without_a_location_are_left_out(db, tmp_path):
+    load_wards(db)
     path = write_csv(tmp_path / "ONSPD_FEB_2026_UK.csv", ONSPD_HEADER, [
         ["HD1 2TA", "HD1  2TA", "HD1 2TA", "198001", "", "E99999999", "414351", "416456", "1",
          "53.645792", "-1.785035"],
@@ -29,59 +35,90 @@ def test_onspd_loads_and_postcodes_without_a_location_are_left_out(db, runner, t
         ["SW1A1AA", "SW1A 1AA", "SW1A 1AA", "198001", "", "E99999999", "529090", "179645", "1",
          "51.501009", "-0.141588"],
     ])
-    result = run(runner, "postcodes", path)
-    assert result.exit_code == 0, result.output
-    assert "2 inserted, 0 updated, 0 unchanged, 1 left out" in result.output
-    assert "1 postcodes have no location in the file and were left out" in result.output
-    assert ("1 further away were left out (1 outside the wards' box while reading, 0 by the "
-            "exact distance)") in result.output
+    report = load_postcodes(db, path)
+    assert report.status == "committed", report.lines()
+    assert (report.rows, report.invalid) == (4, 0)
+    assert report.counts == _counts(inserted=2, left_out=1)
+    assert "1 postcodes have no location in the file and were left out" in report.notes
+    assert ("kept the postcodes within 2,000 m of the wards (DISTRICT_MARGIN_M); 1 further "
+            "away were left out (1 outside the wards' box while reading, 0 by the exact "
+            "distance)") in report.notes
     assert rows(db, "SELECT postcode, postcode_key, round(ST_Y(geom)::numeric, 6)::float8 FROM postcodes "
                     "ORDER BY postcode") == [("HD1 2TA", "HD12TA", 53.645792),
                                              ("WF13 1AA", "WF131AA", 53.69421)]
-    again = run(runner, "postcodes", path)
-    assert "0 inserted, 0 updated, 2 unchanged" in again.output, again.output
+    again = load_postcodes(db, path)
+    assert again.status == "committed", again.lines()
+    assert again.counts == _counts(unchanged=2, left_out=1)
 
 
-def test_code_point_open_zip_without_a_header_loads(db, runner, tmp_path):
-    load_wards(runner)
+def test_code_point_open_zip_without_a_header_loads(db, tmp_path):
+    load_wards(db)
     archive = _small_code_point_zip(tmp_path)
-    result = run(runner, "postcodes", archive)
-    assert result.exit_code == 0, result.output
-    assert "OS Code-Point Open" in result.output and "read 62 CSV files" in result.output
-    assert "3 inserted" in result.output
+    report = load_postcodes(db, archive)
+    assert report.status == "committed", report.lines()
+    assert ("no header: read as OS Code-Point Open (postcode, quality, easting, northing, ...)"
+            in report.notes)
+    assert "read 62 CSV files from codepo_gb.zip" in report.notes
+    assert report.counts == _counts(inserted=3)
     lon, lat = rows(db, "SELECT ST_X(geom), ST_Y(geom) FROM postcodes WHERE postcode = 'HD1 2TA'")[0]
     assert abs(lon - -1.784) < 0.002 and abs(lat - 53.646) < 0.002  # Huddersfield
     assert scalar(db, "SELECT postcode FROM postcodes WHERE postcode_key = 'WF131AA'") == "WF13 1AA"
 
 
-def test_without_wards_postcodes_are_refused_unless_everywhere(db, runner, tmp_path):
+NO_WARDS = ("no wards are loaded, so the district's postcodes cannot be told from the rest: "
+            "load the wards first (assetmap boundaries wards FILE), or keep every postcode "
+            "with --everywhere")
+
+
+def test_without_wards_postcodes_are_refused_unless_everywhere(db, tmp_path):
     archive = _small_code_point_zip(tmp_path)
-    refused = run(runner, "postcodes", archive)
-    assert refused.exit_code == 1
-    assert "no wards are loaded" in refused.output and "--everywhere" in refused.output
+    refused = load_postcodes(db, archive)
+    assert refused.status == "failed" and not refused.ok
+    assert refused.fatal == NO_WARDS
     assert scalar(db, "SELECT count(*) FROM postcodes") == 0
-    everywhere = run(runner, "postcodes", archive, "--everywhere")
-    assert everywhere.exit_code == 0, everywhere.output
-    assert "3 inserted, 0 updated, 0 unchanged, 0 left out" in everywhere.output
-    assert "every postcode in the file was kept" in everywhere.output
+    everywhere = load_postcodes(db, archive, everywhere=True)
+    assert everywhere.status == "committed", everywhere.lines()
+    assert everywhere.counts == _counts(inserted=3)
+    assert "--everywhere: every postcode in the file was kept" in everywhere.notes
 
 
-def test_district_option_keeps_one_admin_district(db, runner, tmp_path):
+def test_district_option_keeps_one_admin_district(db, tmp_path):
     archive = _small_code_point_zip(tmp_path, extra=(
         '"LS1 1UR",10,430028,433405,"E92000001","E19000003","E18000003","","E08000035",'
         '"E05001420"\r\n'))
-    result = run(runner, "postcodes", archive, "--district", "E08000034")
-    assert result.exit_code == 0, result.output
-    assert "3 inserted, 0 updated, 0 unchanged, 2 left out" in result.output
-    assert "kept the postcodes of admin district E08000034" in result.output
+    report = load_postcodes(db, archive, district="E08000034")
+    assert report.status == "committed", report.lines()
+    assert report.counts == _counts(inserted=3, left_out=2)
+    assert ("kept the postcodes of admin district E08000034; 2 of other districts were left "
+            "out") in report.notes
     assert scalar(db, "SELECT count(*) FROM postcodes WHERE postcode LIKE 'LS%'") == 0
 
 
-def test_the_shipped_kirklees_extract_loads_whole(db, runner):
-    load_wards(runner)
-    result = run(runner, "postcodes", PROJECT_ROOT / "data" / "codepoint-open-kirklees-2025-05.csv")
-    assert result.exit_code == 0, result.output
-    assert "11,502 rows read; 11,502 inserted, 0 updated, 0 unchanged, 0 left out" in result.output
+def test_the_command_takes_everywhere_or_district_not_both(db, runner, tmp_path):
+    """Tests the CLI: `assetmap postcodes` without wards exits 1 and prints why and the
+    --everywhere hint; with --everywhere it exits 0 and prints the summary line; with both
+    --everywhere and --district it is a usage error (exit 2)."""
+    archive = _small_code_point_zip(tmp_path)
+    refused = run(runner, "postcodes", archive)
+    assert refused.exit_code == 1, refused.output
+    assert refused.output.startswith("postcodes: FAILED (")
+    assert refused.output.splitlines()[1] == f"  {NO_WARDS}"
+    everywhere = run(runner, "postcodes", archive, "--everywhere")
+    assert everywhere.exit_code == 0, everywhere.output
+    assert everywhere.output.startswith(
+        "postcodes: done; 4 rows read; 3 inserted, 0 updated, 0 unchanged, 0 left out; "
+        "0 invalid, 0 warnings ("), everywhere.output
+    both = run(runner, "postcodes", archive, "--everywhere", "--district", "E08000034")
+    assert both.exit_code == 2
+    assert "--everywhere and --district contradict each other" in both.output
+
+
+def test_the_shipped_kirklees_extract_loads_whole(db):
+    load_wards(db)
+    report = load_postcodes(db, PROJECT_ROOT / "data" / "codepoint-open-kirklees-2025-05.csv")
+    assert report.status == "committed", report.lines()
+    assert report.rows == 11_502
+    assert report.counts == _counts(inserted=11_502)
 
 
 def _kirklees_keys() -> set[str]:
@@ -89,23 +126,23 @@ def _kirklees_keys() -> set[str]:
         return {row["Postcode"].replace(" ", "") for row in csv.DictReader(handle)}
 
 
-def test_the_whole_gb_zip_keeps_the_district_and_its_margin(db, runner):
+def test_the_whole_gb_zip_keeps_the_district_and_its_margin(db):
     """Code-Point Open as OS publishes it (1.7 million postcodes in 120 CSV files): every
     Kirklees postcode is kept, plus those within 2 km of the wards, and nothing further."""
-    load_wards(runner)
+    load_wards(db)
     started = time.perf_counter()
-    result = run(runner, "postcodes", shared_data("postcodes/codepo_gb-2025-05.zip"))
+    report = load_postcodes(db, shared_data("postcodes/codepo_gb-2025-05.zip"))
     seconds = time.perf_counter() - started
-    assert result.exit_code == 0, result.output
-    assert "1,743,449 rows read" in result.output
+    assert report.status == "committed", report.lines()
+    assert report.rows == 1_743_449
     loaded = {key for (key,) in rows(db, "SELECT postcode_key FROM postcodes")}
     kirklees = _kirklees_keys()
     assert len(kirklees) == 11_502 and kirklees <= loaded
     # What the 2 km margin adds: postcodes of Calderdale, Bradford, Leeds, Wakefield,
     # Barnsley and beyond near the district's edge.
     assert len(loaded - kirklees) == 4_294
-    assert f"{len(loaded):,} inserted" in result.output
-    assert "811 postcodes have no location" in result.output
+    assert report.counts["inserted"] == len(loaded)
+    assert "811 postcodes have no location in the file and were left out" in report.notes
     farthest = scalar(db, """
         SELECT max(ST_Distance(p.geom_bng, w.geom)) FROM postcodes p,
                (SELECT ST_Union(geom_bng) AS geom FROM areas WHERE kind = 'ward') w""")
@@ -137,10 +174,10 @@ def _small_code_point_zip(tmp_path, extra: str = ""):
     return archive
 
 
-def test_a_malformed_postcode_is_named(db, runner, tmp_path):
+def test_a_malformed_postcode_is_named(db, tmp_path):
     path = write_csv(tmp_path / "postcodes.csv", ["postcode", "latitude", "longitude"],
                      [["HD1 2TA", "53.6", "-1.78"], ["NOT A CODE", "53.6", "-1.78"]])
-    result = run(runner, "postcodes", path, "--everywhere")
-    assert result.exit_code == 1
-    assert "row 2" in result.output and "'NOT A CODE' is not a UK postcode" in result.output
+    report = load_postcodes(db, path, everywhere=True)
+    assert report.status == "failed" and report.invalid == 1
+    assert problems(report) == [(2, "postcode", "'NOT A CODE' is not a UK postcode")]
     assert scalar(db, "SELECT count(*) FROM postcodes") == 0

@@ -13,6 +13,7 @@ from test_import_helpers import LSOAS, WARDS, rows, run, scalar, write_csv
 from importers.base import Options
 from importers.boundaries import import_boundaries
 from importers.places import import_places
+from importers.report import Problem
 from mapping.core.config import Settings
 
 DEFAULT_CAP = Settings().import_max_vertices
@@ -156,13 +157,22 @@ def test_a_coverage_area_over_the_cap_is_left_out_and_the_group_loads(db, tmp_pa
 
 
 def test_the_cap_is_read_from_import_max_vertices(db, runner, monkeypatch):
-    # The real ward file has one ward of 311 vertices: a cap of 300 refuses it, through the
-    # command an officer runs, which names the ward and the setting.
+    """Tests the CLI: `assetmap boundaries` takes its cap from IMPORT_MAX_VERTICES. The real
+    ward file has one ward of 311 vertices: a cap of 300 refuses it (exit 1), and the
+    printed report names the ward's row, the count and the setting."""
     monkeypatch.setenv("IMPORT_MAX_VERTICES", "300")
-    assert Settings.from_env().import_max_vertices == 300 and Options.from_settings(Settings.from_env()).max_vertices == 300
+    assert Settings.from_env().import_max_vertices == 300
+    assert Options.from_settings(Settings.from_env()).max_vertices == 300
     result = run(runner, "boundaries", "wards", shared_data(WARDS), "--code-field", "WD13CD",
                  "--name-field", "WD13NM")
     assert result.exit_code == 1, result.output
-    assert "NOTHING WRITTEN" in result.output
-    assert "311 vertices, more than the 300 allowed (IMPORT_MAX_VERTICES)" in result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("wards: NOTHING WRITTEN; 23 rows read; 1 invalid, 0 warnings ("), \
+        lines
+    [(number, code)] = [(n, f["properties"]["WD13CD"])
+                        for n, f in enumerate(_ward_features(), 1)
+                        if shapely.get_num_coordinates(shape(f["geometry"])) > 300]
+    reason = f"area {code}: the geometry has 311 vertices, more than the 300 allowed " \
+             f"(IMPORT_MAX_VERTICES)"
+    assert "  " + Problem(number, "geometry", reason).line() in lines, lines
     assert scalar(db, "SELECT count(*) FROM areas") == 0
