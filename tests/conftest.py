@@ -1,16 +1,36 @@
 """Fixtures: one real PostGIS database for the session, built by running the migrations;
-each test that writes gets the tables emptied afterwards; `app`, `client`, `runner`,
-a live gunicorn-free server thread for browsers and GDAL; the real data in ../shared."""
+`app`, `client`, `runner`, a live gunicorn-free server thread for browsers and GDAL; the
+real data in ../shared.
+
+Two ways a test gets a clean database:
+
+- `connection` / `demo_connection`: one engine connection inside a transaction that is
+  rolled back when the test ends (as Warehouse's conftest does). A rollback costs under a
+  millisecond; emptying every table costs about 90 ms, and `db` does it twice. Use these
+  when everything the test reads and writes goes through that one connection: SQL run
+  directly, the layer SQL builders, `layers.profiles`, `importers.demo.load`. Code under
+  test may open savepoints (`connection.begin_nested()`); an expected error belongs in one,
+  `with pytest.raises(...), connection.begin_nested():`, so the transaction stays usable.
+  Nothing is ever committed, so: ids are not restarted (sequences ignore rollbacks; assert
+  on ids the test got back, never on 1, 2, 3), `now()` is one instant for the whole test,
+  and a commit (or anything deferred to one) never happens. An ORM session would join with
+  `Session(bind=connection, join_transaction_mode="create_savepoint")`.
+- `db` / `demo_data`: every table emptied with TRUNCATE before and after the test, and the
+  data committed. Use these whenever anything opens connections of its own and so would
+  not see uncommitted rows: the app (`app`, `client`, `live_server`), the CLI (`runner`),
+  the importers and anything else given an engine, pg_dump, a second session taking locks.
+"""
 from __future__ import annotations
 
 import os
 import socket
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
@@ -84,13 +104,23 @@ def engine(database_url):
     engine.dispose()
 
 
+def _data_tables(connection) -> list[str]:
+    """Every table the migrations made but those in KEPT_TABLES, quoted."""
+    return connection.execute(text(
+        "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> ALL(:kept)"), {"kept": list(KEPT_TABLES)}).scalars().all()
+
+
 def empty_tables(engine) -> None:
     """Empty every table the migrations made (a new table needs no change here)."""
     with engine.begin() as connection:
-        tables = connection.execute(text(
-            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> ALL(:kept)"), {"kept": list(KEPT_TABLES)}).scalars().all()
-        connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        connection.execute(text("TRUNCATE " + ", ".join(_data_tables(connection))
+                                + " RESTART IDENTITY CASCADE"))
+
+
+def _has_rows(connection) -> bool:
+    return connection.execute(text("SELECT " + " OR ".join(
+        f"EXISTS (SELECT FROM {table})" for table in _data_tables(connection)))).scalar()
 
 
 @pytest.fixture
@@ -99,6 +129,39 @@ def db(engine):
     empty_tables(engine)
     yield engine
     empty_tables(engine)
+
+
+@contextmanager
+def rolled_back(engine):
+    """One connection in a transaction that is rolled back at the end; rows left committed
+    by a test that wrote without `db` are emptied first, so it starts from the empty tables
+    `db` gives. A commit on it is an error: the tables are emptied and the test fails."""
+    commits = []
+    with engine.connect() as connection:
+        leftovers = _has_rows(connection)
+        connection.rollback()
+        if leftovers:
+            empty_tables(engine)
+        event.listen(connection, "commit", commits.append)
+        connection.begin()
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+            if commits:
+                empty_tables(engine)
+    if commits:
+        pytest.fail("the test committed the `connection` fixture's transaction, so its writes "
+                    "outlived it (the tables are emptied now): use `db`, or a savepoint")
+
+
+@pytest.fixture
+def connection(engine):
+    """A clean database seen through one connection, in a transaction rolled back after
+    the test: whatever it wrote is gone without a TRUNCATE (see the module docstring for
+    when this fits)."""
+    with rolled_back(engine) as connection:
+        yield connection
 
 
 @pytest.fixture
@@ -161,31 +224,53 @@ def _demo_snapshot(engine):
     return counts, snapshot
 
 
+def _restore_demo(connection, snapshot) -> None:
+    """Copy the session's snapshot into the empty tables, in the caller's transaction.
+    Triggers are off while it is copied, since every derived row (area parts, public
+    locations) is in the copy, and on again afterwards: SET LOCAL lasts until the
+    transaction ends, which for `demo_connection` is the end of the test."""
+    tables, sequences = snapshot
+    connection.execute(text("SET LOCAL session_replication_role = replica"))
+    for table, columns in tables.items():
+        connection.execute(text(f"INSERT INTO public.{table} ({columns}) "
+                                f"OVERRIDING SYSTEM VALUE SELECT {columns} FROM {SNAPSHOT}.{table}"))
+    for sequence, last_value in sequences:
+        connection.execute(text("SELECT setval(:sequence, :value, :called)"), {
+            "sequence": sequence, "value": last_value or 1,
+            "called": last_value is not None})
+    connection.execute(text("SET LOCAL session_replication_role = DEFAULT"))
+    connection.execute(text("UPDATE data_version SET version = version + 1, "
+                            "changed_at = clock_timestamp()"))
+
+
 @pytest.fixture
 def demo_data(db, _demo_snapshot):
     """The demo data (the real district from data/ and the generated places), as
     `demo.load` leaves it: the same rows, ids and sequences, copied back from the
-    session's snapshot in a fraction of the time a load takes. Triggers are off while it
-    is copied, since every derived row (area parts, public locations) is in the copy."""
+    session's snapshot in a fraction of the time a load takes, and committed."""
     counts, snapshot = _demo_snapshot
     if snapshot is None:
         from importers import demo
 
         with db.begin() as connection:
             return demo.load(connection)
-    tables, sequences = snapshot
     with db.begin() as connection:
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        for table, columns in tables.items():
-            connection.execute(text(f"INSERT INTO public.{table} ({columns}) "
-                                    f"OVERRIDING SYSTEM VALUE SELECT {columns} FROM {SNAPSHOT}.{table}"))
-        for sequence, last_value in sequences:
-            connection.execute(text("SELECT setval(:sequence, :value, :called)"), {
-                "sequence": sequence, "value": last_value or 1,
-                "called": last_value is not None})
-        connection.execute(text("UPDATE data_version SET version = version + 1, "
-                                "changed_at = clock_timestamp()"))
+        _restore_demo(connection, snapshot)
     return dict(counts)
+
+
+@pytest.fixture
+def demo_connection(_demo_snapshot, connection):
+    """`connection` with the demo data (as `demo_data` gives it) copied in inside its
+    transaction, so the rollback at the end takes it away again."""
+    _, snapshot = _demo_snapshot
+    if snapshot is None:
+        from importers import demo
+
+        demo.load(connection)
+    else:
+        _restore_demo(connection, snapshot)
+    return connection
 
 
 def free_port() -> int:

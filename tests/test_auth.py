@@ -12,20 +12,26 @@ from mapping.staff import accounts
 PASSWORD = "correct horse battery staple"
 
 
+def add_users(connection) -> dict:
+    """An editor, an admin and two places, one last checked in 2020."""
+    editor = accounts.add_user(connection, "Editor@Kirklees.example", PASSWORD, "editor")
+    admin = accounts.add_user(connection, "admin@kirklees.example", PASSWORD, "admin", "Ada")
+    place = connection.execute(text(
+        "INSERT INTO places (kind, source, source_id, name, geom, last_verified) VALUES "
+        "('community_asset', 'test', '1', 'Golcar Library', "
+        "ST_SetSRID(ST_MakePoint(-1.85, 53.64), 4326), '2020-01-01') RETURNING id")).scalar()
+    connection.execute(text(
+        "INSERT INTO places (kind, source, source_id, name, geom, last_verified) VALUES "
+        "('hub', 'test', '2', 'Fresh Hub', ST_SetSRID(ST_MakePoint(-1.78, 53.64), 4326), "
+        "current_date)"))
+    return {"editor": editor, "admin": admin, "place": place}
+
+
 @pytest.fixture
 def users(db):
+    """`add_users`, committed, for the app to sign them in."""
     with db.begin() as connection:
-        editor = accounts.add_user(connection, "Editor@Kirklees.example", PASSWORD, "editor")
-        admin = accounts.add_user(connection, "admin@kirklees.example", PASSWORD, "admin", "Ada")
-        place = connection.execute(text(
-            "INSERT INTO places (kind, source, source_id, name, geom, last_verified) VALUES "
-            "('community_asset', 'test', '1', 'Golcar Library', "
-            "ST_SetSRID(ST_MakePoint(-1.85, 53.64), 4326), '2020-01-01') RETURNING id")).scalar()
-        connection.execute(text(
-            "INSERT INTO places (kind, source, source_id, name, geom, last_verified) VALUES "
-            "('hub', 'test', '2', 'Fresh Hub', ST_SetSRID(ST_MakePoint(-1.78, 53.64), 4326), "
-            "current_date)"))
-    return {"editor": editor, "admin": admin, "place": place}
+        return add_users(connection)
 
 
 def csrf_from(page: bytes) -> str:
@@ -42,18 +48,17 @@ def post_form(client, url, data=None, page="/edit"):
     return client.post(url, data={**(data or {}), "csrf_token": token})
 
 
-def test_passwords_are_stored_only_as_argon2_hashes(users, db):
-    with db.connect() as connection:
-        stored = connection.execute(text("SELECT password_hash FROM users")).scalars().all()
+def test_passwords_are_stored_only_as_argon2_hashes(connection):
+    add_users(connection)
+    stored = connection.execute(text("SELECT password_hash FROM users")).scalars().all()
     assert all(h.startswith("$argon2id$") and PASSWORD not in h for h in stored)
 
 
-def test_short_passwords_and_unknown_roles_are_refused(db):
-    with db.begin() as connection:
-        with pytest.raises(accounts.AccountError, match="12 characters"):
-            accounts.add_user(connection, "a@b.example", "short", "editor")
-        with pytest.raises(accounts.AccountError, match="role"):
-            accounts.add_user(connection, "a@b.example", PASSWORD, "superuser")
+def test_short_passwords_and_unknown_roles_are_refused(connection):
+    with pytest.raises(accounts.AccountError, match="12 characters"):
+        accounts.add_user(connection, "a@b.example", "short", "editor")
+    with pytest.raises(accounts.AccountError, match="role"):
+        accounts.add_user(connection, "a@b.example", PASSWORD, "superuser")
 
 
 def test_sign_in_with_the_right_password_opens_the_editors_pages(client, users):

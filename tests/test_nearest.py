@@ -127,14 +127,14 @@ def test_bad_parameters_are_400_naming_them(client, query, parameter):
     assert response.get_json()["parameter"] == parameter
 
 
-def test_nearest_walks_the_spatial_index_not_a_full_sort(demo_data, db):
+def test_nearest_walks_the_spatial_index_not_a_full_sort(demo_connection):
     statement = LayerSQL(LAYERS["places"], Query(limit=10, kinds=("community_asset",))).nearest(
         lon=-1.78, lat=53.64)
-    with db.connect() as connection:
-        connection.execute(text("ANALYZE places"))
-        connection.execute(text("SET enable_seqscan = off"))  # as on a large table
-        plan = "\n".join(row[0] for row in connection.execute(
-            text("EXPLAIN " + statement.sql), statement.params))
+    demo_connection.execute(text("ANALYZE places"))
+    # As on a large table; LOCAL, so it ends with the test's transaction.
+    demo_connection.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(row[0] for row in demo_connection.execute(
+        text("EXPLAIN " + statement.sql), statement.params))
     assert "Index Scan using places_public_point_bng_idx" in plan, plan
     assert "Order By: (public_point_bng <-> $" in plan
     assert "Sort Key" not in plan

@@ -21,14 +21,13 @@ def _geometry(value):
 
 
 @pytest.fixture
-def world(demo_data, db):
+def world(demo_connection):
     """Everything a brute-force profile needs, on the British National Grid."""
-    with db.connect() as connection:
-        areas = {(row.kind, row.code): row for row in connection.execute(text(
-            "SELECT kind, code, name, population, ST_AsBinary(geom_bng) AS g FROM areas"))}
-        places = connection.execute(text(
-            "SELECT id, kind, categories, ward_code, neighbourhood_codes, "
-            "ST_AsBinary(public_point_bng) AS g FROM places WHERE deleted_at IS NULL")).all()
+    areas = {(row.kind, row.code): row for row in demo_connection.execute(text(
+        "SELECT kind, code, name, population, ST_AsBinary(geom_bng) AS g FROM areas"))}
+    places = demo_connection.execute(text(
+        "SELECT id, kind, categories, ward_code, neighbourhood_codes, "
+        "ST_AsBinary(public_point_bng) AS g FROM places WHERE deleted_at IS NULL")).all()
     return {
         "areas": {key: (row, _geometry(row.g)) for key, row in areas.items()},
         "places": [(row, _geometry(row.g)) for row in places],
@@ -78,9 +77,8 @@ def farthest_on_grid(world, kind: str, code: str, place_kind: str, step: float =
 
 @pytest.mark.parametrize("kind,code", [("ward", "E05001402"), ("ward", "E05001400"),
                                        ("ward", "E05008559"), ("neighbourhood", "PN-E01011014")])
-def test_profile_numbers_agree_with_brute_force(db, world, kind, code):
-    with db.connect() as connection:
-        profile = area_profile(connection, kind, code)
+def test_profile_numbers_agree_with_brute_force(demo_connection, world, kind, code):
+    profile = area_profile(demo_connection, kind, code)
     truth = brute_force(world, kind, code)
     assert profile["code"] == code and profile["kind"] == kind
     assert profile["places"]["by_kind"] == {k: truth["counts"].get(k, 0) for k in PLACE_KINDS}
@@ -109,9 +107,8 @@ def test_profile_numbers_agree_with_brute_force(db, world, kind, code):
 
 
 @pytest.mark.parametrize("code", ["E05001402", "E05008559"])
-def test_gaps_are_the_points_farthest_from_each_kind(db, world, code):
-    with db.connect() as connection:
-        profile = area_profile(connection, "ward", code)
+def test_gaps_are_the_points_farthest_from_each_kind(demo_connection, world, code):
+    profile = area_profile(demo_connection, "ward", code)
     _, ward = world["areas"][("ward", code)]
     assert [g["kind"] for g in profile["gaps"]] == list(PLACE_KINDS)
     for gap in profile["gaps"]:
@@ -119,12 +116,11 @@ def test_gaps_are_the_points_farthest_from_each_kind(db, world, code):
         # Sampled at a few tens of metres on both sides; the answer is never beyond the
         # true farthest distance and close below it.
         assert truth - 2 * gap["precision_m"] - 25 <= gap["distance_m"] <= truth + 25, gap
-        with db.connect() as connection:
-            point, check = connection.execute(text(
-                "SELECT ST_AsBinary(p), (SELECT min(ST_Distance(public_point_bng, p)) FROM places "
-                "WHERE kind = :k AND deleted_at IS NULL) FROM ST_Transform(ST_SetSRID("
-                "ST_MakePoint(:lon, :lat), 4326), 27700) AS p"),
-                {"k": gap["kind"], "lon": gap["lon"], "lat": gap["lat"]}).one()
+        point, check = demo_connection.execute(text(
+            "SELECT ST_AsBinary(p), (SELECT min(ST_Distance(public_point_bng, p)) FROM places "
+            "WHERE kind = :k AND deleted_at IS NULL) FROM ST_Transform(ST_SetSRID("
+            "ST_MakePoint(:lon, :lat), 4326), 27700) AS p"),
+            {"k": gap["kind"], "lon": gap["lon"], "lat": gap["lat"]}).one()
         assert ward.buffer(1).contains(_geometry(point))
         assert check == pytest.approx(gap["distance_m"], abs=1.5)
 
@@ -143,13 +139,12 @@ def test_profile_api_answers_and_refuses(client, demo_data, db):
     assert unknown.status_code == 400 and unknown.get_json()["parameter"] == "verbose"
 
 
-def test_a_profile_without_gaps_for_tables_of_wards(db, world):
-    with db.connect() as connection:
-        quick = area_profile(connection, "ward", "E05001402", gaps=False)
-        full = area_profile(connection, "ward", "E05001402")
-        assert area_profile(connection, "ward", "NOWHERE") is None
-        with pytest.raises(ValueError):
-            area_profile(connection, "lsoa", "E01011004")
+def test_a_profile_without_gaps_for_tables_of_wards(demo_connection):
+    quick = area_profile(demo_connection, "ward", "E05001402", gaps=False)
+    full = area_profile(demo_connection, "ward", "E05001402")
+    assert area_profile(demo_connection, "ward", "NOWHERE") is None
+    with pytest.raises(ValueError):
+        area_profile(demo_connection, "lsoa", "E01011004")
     assert "gaps" not in quick
     full.pop("gaps")
     assert quick == full

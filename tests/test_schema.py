@@ -25,97 +25,90 @@ def add_area(connection, kind, code, wkt):
         "ST_Multi(ST_GeomFromText(:wkt, 4326)))"), {"kind": kind, "code": code, "wkt": wkt})
 
 
-def test_self_intersecting_polygon_is_refused(db):
+def test_self_intersecting_polygon_is_refused(connection):
     bow_tie = "POLYGON((-1.78 53.64, -1.77 53.65, -1.77 53.64, -1.78 53.65, -1.78 53.64))"
-    with pytest.raises(IntegrityError, match="places_geom_valid"), db.begin() as connection:
+    with pytest.raises(IntegrityError, match="places_geom_valid"), connection.begin_nested():
         add_place(connection, wkt=bow_tie, kind="transferred_building")
 
 
 @pytest.mark.parametrize("wkt", ["LINESTRING(-1.78 53.64, -1.77 53.65)", "POINT(200 53)",
                                  "POINT EMPTY"])
-def test_wrong_geometry_types_and_coordinates_are_refused(db, wkt):
-    with pytest.raises(IntegrityError), db.begin() as connection:
+def test_wrong_geometry_types_and_coordinates_are_refused(connection, wkt):
+    with pytest.raises(IntegrityError), connection.begin_nested():
         add_place(connection, wkt=wkt)
 
 
-def test_duplicate_source_and_source_id_is_refused(db):
-    with db.begin() as connection:
+def test_duplicate_source_and_source_id_is_refused(connection):
+    add_place(connection, source_id="42")
+    with pytest.raises(IntegrityError, match="places_source_key"), connection.begin_nested():
         add_place(connection, source_id="42")
-    with pytest.raises(IntegrityError, match="places_source_key"), db.begin() as connection:
-        add_place(connection, source_id="42")
-    with db.begin() as connection:
-        add_place(connection, source_id="42", source="another source")
-        assert connection.execute(text("SELECT count(*) FROM places")).scalar() == 2
+    add_place(connection, source_id="42", source="another source")
+    assert connection.execute(text("SELECT count(*) FROM places")).scalar() == 2
 
 
-def test_unknown_kind_and_blank_name_are_refused(db):
-    with pytest.raises(IntegrityError), db.begin() as connection:
+def test_unknown_kind_and_blank_name_are_refused(connection):
+    with pytest.raises(IntegrityError), connection.begin_nested():
         add_place(connection, kind="pub")
-    with pytest.raises(IntegrityError), db.begin() as connection:
+    with pytest.raises(IntegrityError), connection.begin_nested():
         add_place(connection, name="  ")
 
 
-def test_places_are_assigned_to_their_ward_and_neighbourhoods(db):
-    with db.begin() as connection:
-        add_area(connection, "ward", "W-WEST", "POLYGON((-1.80 53.60, -1.75 53.60, -1.75 53.70, -1.80 53.70, -1.80 53.60))")
-        add_area(connection, "ward", "W-EAST", "POLYGON((-1.75 53.60, -1.70 53.60, -1.70 53.70, -1.75 53.70, -1.75 53.60))")
-        add_area(connection, "neighbourhood", "N1", "POLYGON((-1.76 53.64, -1.74 53.64, -1.74 53.66, -1.76 53.66, -1.76 53.64))")
-        west = add_place(connection, wkt="POINT(-1.78 53.65)", source_id="w")
-        east = add_place(connection, wkt="POINT(-1.72 53.65)", source_id="e")
-        # A footprint straddling the ward line: its ward is where a point on its surface is;
-        # it is in the neighbourhood it touches.
-        straddle = add_place(connection, kind="transferred_building", source_id="s",
-                             wkt="POLYGON((-1.7505 53.65, -1.7450 53.65, -1.7450 53.651, -1.7505 53.651, -1.7505 53.65))")
-        changed = connection.execute(text("SELECT assetmap_assign_areas()")).scalar()
-        assert changed == 3
-        rows = dict(connection.execute(text(
-            "SELECT id, ward_code || ':' || array_to_string(neighbourhood_codes, ',') FROM places")).all())
+def test_places_are_assigned_to_their_ward_and_neighbourhoods(connection):
+    add_area(connection, "ward", "W-WEST", "POLYGON((-1.80 53.60, -1.75 53.60, -1.75 53.70, -1.80 53.70, -1.80 53.60))")
+    add_area(connection, "ward", "W-EAST", "POLYGON((-1.75 53.60, -1.70 53.60, -1.70 53.70, -1.75 53.70, -1.75 53.60))")
+    add_area(connection, "neighbourhood", "N1", "POLYGON((-1.76 53.64, -1.74 53.64, -1.74 53.66, -1.76 53.66, -1.76 53.64))")
+    west = add_place(connection, wkt="POINT(-1.78 53.65)", source_id="w")
+    east = add_place(connection, wkt="POINT(-1.72 53.65)", source_id="e")
+    # A footprint straddling the ward line: its ward is where a point on its surface is;
+    # it is in the neighbourhood it touches.
+    straddle = add_place(connection, kind="transferred_building", source_id="s",
+                         wkt="POLYGON((-1.7505 53.65, -1.7450 53.65, -1.7450 53.651, -1.7505 53.651, -1.7505 53.65))")
+    changed = connection.execute(text("SELECT assetmap_assign_areas()")).scalar()
+    assert changed == 3
+    rows = dict(connection.execute(text(
+        "SELECT id, ward_code || ':' || array_to_string(neighbourhood_codes, ',') FROM places")).all())
     assert rows[west] == "W-WEST:"
     assert rows[east] == "W-EAST:"
     assert rows[straddle] in ("W-EAST:N1", "W-WEST:N1")
-    with db.begin() as connection:
-        assert connection.execute(text("SELECT assetmap_assign_areas()")).scalar() == 0
+    assert connection.execute(text("SELECT assetmap_assign_areas()")).scalar() == 0
 
 
-def test_reloading_a_boundary_reassigns_places(db):
-    with db.begin() as connection:
-        add_area(connection, "ward", "OLD", "POLYGON((-1.80 53.60, -1.70 53.60, -1.70 53.70, -1.80 53.70, -1.80 53.60))")
-        place = add_place(connection, wkt="POINT(-1.78 53.65)")
-        connection.execute(text("SELECT assetmap_assign_areas()"))
-        connection.execute(text("DELETE FROM areas WHERE code = 'OLD'"))
-        add_area(connection, "ward", "NEW", "POLYGON((-1.80 53.60, -1.70 53.60, -1.70 53.70, -1.80 53.70, -1.80 53.60))")
-        connection.execute(text("SELECT assetmap_assign_areas()"))
-        assert connection.execute(text("SELECT ward_code FROM places WHERE id = :id"),
-                                  {"id": place}).scalar() == "NEW"
-        parts = connection.execute(text("SELECT count(*), min(code) FROM area_parts")).one()
+def test_reloading_a_boundary_reassigns_places(connection):
+    add_area(connection, "ward", "OLD", "POLYGON((-1.80 53.60, -1.70 53.60, -1.70 53.70, -1.80 53.70, -1.80 53.60))")
+    place = add_place(connection, wkt="POINT(-1.78 53.65)")
+    connection.execute(text("SELECT assetmap_assign_areas()"))
+    connection.execute(text("DELETE FROM areas WHERE code = 'OLD'"))
+    add_area(connection, "ward", "NEW", "POLYGON((-1.80 53.60, -1.70 53.60, -1.70 53.70, -1.80 53.70, -1.80 53.60))")
+    connection.execute(text("SELECT assetmap_assign_areas()"))
+    assert connection.execute(text("SELECT ward_code FROM places WHERE id = :id"),
+                              {"id": place}).scalar() == "NEW"
+    parts = connection.execute(text("SELECT count(*), min(code) FROM area_parts")).one()
     assert parts == (1, "NEW")
 
 
-def test_data_version_changes_on_real_changes_only(db):
-    def version(connection):
+def test_data_version_changes_on_real_changes_only(connection):
+    def version():
         return connection.execute(text("SELECT version FROM data_version")).scalar()
 
-    with db.begin() as connection:
-        before = version(connection)
-        add_place(connection)
-        after_insert = version(connection)
-        connection.execute(text("UPDATE places SET name = name WHERE false"))
-        after_no_op = version(connection)
-        connection.execute(text("UPDATE places SET name = 'Renamed'"))
-        after_update = version(connection)
+    before = version()
+    add_place(connection)
+    after_insert = version()
+    connection.execute(text("UPDATE places SET name = name WHERE false"))
+    after_no_op = version()
+    connection.execute(text("UPDATE places SET name = 'Renamed'"))
+    after_update = version()
     assert after_insert > before
     assert after_no_op == after_insert
     assert after_update > after_no_op
 
 
-def test_metric_twin_is_british_national_grid(db):
-    with db.begin() as connection:
-        add_place(connection, wkt="POINT(-1.7850 53.6458)", source_id="a")
-        add_place(connection, wkt="POINT(-1.7850 53.6548)", source_id="b")
-        metres = connection.execute(text(
-            "SELECT ST_Distance(a.geom_bng, b.geom_bng), "
-            "ST_Distance(a.geom::geography, b.geom::geography) "
-            "FROM places a, places b WHERE a.source_id = 'a' AND b.source_id = 'b'")).one()
+def test_metric_twin_is_british_national_grid(connection):
+    add_place(connection, wkt="POINT(-1.7850 53.6458)", source_id="a")
+    add_place(connection, wkt="POINT(-1.7850 53.6548)", source_id="b")
+    metres = connection.execute(text(
+        "SELECT ST_Distance(a.geom_bng, b.geom_bng), "
+        "ST_Distance(a.geom::geography, b.geom::geography) "
+        "FROM places a, places b WHERE a.source_id = 'a' AND b.source_id = 'b'")).one()
     # 0.009 degrees of latitude is about 1,001 m; BNG and the spheroid agree within 0.1 %.
     assert 995 < metres[0] < 1008
     assert abs(metres[0] - metres[1]) / metres[1] < 0.001
