@@ -41,4 +41,10 @@ def test_readme_links_only_to_docs_that_exist():
     links = re.findall(r"\]\((docs/[^)]+)\)", readme)
     assert len(links) >= 7
     for link in links:
-        assert (PROJECT_ROOT / link).exists(), link
+        path, _, anchor = link.partition("#")
+        assert (PROJECT_ROOT / path).exists(), link
+        if anchor:
+            # GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
+            headings = re.findall(r"^#+ (.+)$", (PROJECT_ROOT / path).read_text(), re.M)
+            slugs = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+            assert anchor in slugs, link
