@@ -418,9 +418,10 @@ class LayerSQL:
         National Grid, found through the GiST index (KNN `<->`), not a full sort. (A
         second sort key would cost the index walk; callers break ties by `sort_key`.)
         Each row says whether a service of the place has an area that holds the origin
-        (`covers`). With `covering`, the places beyond those that cover the origin follow,
-        however far (`extra`). Every nearest answer, the feed's and the finder page's, is
-        this one selection."""
+        (`covers`). With `covering`, the farther places that cover the origin follow, however
+        far away (`extra`), found from the areas that hold the point (GiST), not by testing
+        every place. Every nearest answer, the feed's and the finder page's, is this one
+        selection."""
         point = "(SELECT g FROM origin)"
         alias = self.source.alias
         distance = f"ST_Distance({self.source.geom_bng}, {point}) AS distance_m"
@@ -440,7 +441,10 @@ class LayerSQL:
             return first
         return (f"{first} UNION ALL "
                 f"SELECT {columns}, {self._order()} AS sort_key, {distance}, true, true "
-                f"FROM {self._from()} WHERE {where} AND {covers} AND {self._order()} NOT IN "
+                f"FROM {self._from()} WHERE {where} AND {alias}.id IN (SELECT s.place_id "
+                "FROM published_service_areas a JOIN published_services s ON s.id = a.service_id "
+                f"WHERE ST_Intersects(a.geom, ST_Transform({point}, 4326))) "
+                f"AND {self._order()} NOT IN "
                 f"(SELECT sort_key FROM ({knn}) again)")
 
     def nearest(self, *, lon: float | None = None, lat: float | None = None,
