@@ -76,6 +76,7 @@ def run(server_url: str, workdir, duration: int, connections: int) -> list[dict]
     url, _ = load.build(server_url, SIZE, workdir)
     counts = prepare(url)
     rows = []
+    (workdir / "logs").mkdir(parents=True, exist_ok=True)
     server = servers.start_ours(url, 1, workdir / "logs")
     try:
         for query, path in QUERIES.items():

@@ -425,9 +425,8 @@ class LayerSQL:
         point = "(SELECT g FROM origin)"
         alias = self.source.alias
         distance = f"ST_Distance({self.source.geom_bng}, {point}) AS distance_m"
-        covers = ("EXISTS (SELECT 1 FROM published_services s JOIN published_service_areas a "
-                  f"ON a.service_id = s.id WHERE s.place_id = {alias}.id "
-                  "AND ST_Intersects(a.geom, ST_Transform(" + point + ", 4326)))")
+        covers = (f"EXISTS (SELECT 1 FROM published_service_areas a WHERE a.place_id = "
+                  f"{alias}.id AND ST_Intersects(a.geom, ST_Transform({point}, 4326)))")
         where = self._where()
         knn = (f"SELECT {columns}, {self._order()} AS sort_key, {distance} "
                f"FROM {self._from()} WHERE {where} "
@@ -441,9 +440,9 @@ class LayerSQL:
             return first
         return (f"{first} UNION ALL "
                 f"SELECT {columns}, {self._order()} AS sort_key, {distance}, true, true "
-                f"FROM {self._from()} WHERE {where} AND {alias}.id IN (SELECT s.place_id "
-                "FROM published_service_areas a JOIN published_services s ON s.id = a.service_id "
-                f"WHERE ST_Intersects(a.geom, ST_Transform({point}, 4326))) "
+                f"FROM {self._from()} WHERE {where} AND {alias}.id IN (SELECT a.place_id "
+                f"FROM published_service_areas a WHERE ST_Intersects(a.geom, "
+                f"ST_Transform({point}, 4326))) "
                 f"AND {self._order()} NOT IN "
                 f"(SELECT sort_key FROM ({knn}) again)")
 

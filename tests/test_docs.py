@@ -45,6 +45,6 @@ def test_readme_links_only_to_docs_that_exist():
         assert (PROJECT_ROOT / path).exists(), link
         if anchor:
             # GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
-            headings = re.findall(r"^#+ (.+)$", (PROJECT_ROOT / path).read_text(), re.M)
+            headings = re.findall(r"^#+ (.+)$", (PROJECT_ROOT / path).read_text(), re.MULTILINE)
             slugs = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
             assert anchor in slugs, link

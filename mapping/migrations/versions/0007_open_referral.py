@@ -27,11 +27,12 @@ branch_labels = None
 depends_on = None
 
 UPGRADE = r"""
+-- One expression, so PostgreSQL inlines it: as a function with a FROM it was called once
+-- per row and took 90 times as long (10,000 ids: 176 ms against 1.9 ms).
 CREATE FUNCTION assetmap_uuid(name text) RETURNS uuid LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT (substr(h, 1, 12) || '8' || substr(h, 14, 3)
-            || substr('89ab', (('x' || substr(h, 17, 1))::bit(4)::int % 4) + 1, 1)
-            || substr(h, 18, 15))::uuid
-      FROM (SELECT encode(sha256(convert_to(name, 'UTF8')), 'hex') AS h) x
+    SELECT left(overlay(overlay(encode(sha256(convert_to(name, 'UTF8')), 'hex') PLACING '8' FROM 13)
+                        PLACING substr('89ab', ((get_byte(sha256(convert_to(name, 'UTF8')), 8)
+                                                 >> 4) % 4) + 1, 1) FROM 17), 32)::uuid
 $$;
 
 CREATE TABLE organisations (
@@ -141,10 +142,12 @@ SELECT assetmap_uuid('service:' || p.id), assetmap_uuid('organisation:' || p.id)
 -- A derived service's area is its group's coverage (mutual_aid_groups.coverage), which the
 -- group published as the area it serves.
 CREATE VIEW published_service_areas AS
-SELECT a.id, a.service_id, a.name, a.area_kind, a.area_codes, a.geom
-  FROM service_areas a JOIN published_services s ON s.id = a.service_id
+SELECT a.id, a.service_id, s.place_id, a.name, a.area_kind, a.area_codes, a.geom
+  FROM service_areas a JOIN services s ON s.id = a.service_id AND s.deleted_at IS NULL
+  LEFT JOIN published_places p ON p.id = s.place_id
+ WHERE s.place_id IS NULL OR p.id IS NOT NULL
 UNION ALL
-SELECT assetmap_uuid('service_area:' || p.id), assetmap_uuid('service:' || p.id),
+SELECT assetmap_uuid('service_area:' || p.id), assetmap_uuid('service:' || p.id), p.id,
        coalesce(m.area_served, p.name), NULL, '{}', m.coverage
   FROM published_places p JOIN mutual_aid_groups m ON m.place_id = p.id
  WHERE m.coverage IS NOT NULL
