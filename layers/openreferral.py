@@ -237,42 +237,47 @@ def _where(f: Filters, bind: Params) -> list[str]:
 
 def _coverage(f: Filters, bind: Params) -> str:
     """With a postcode: a service whose area holds the postcode; with `proximity`, also one
-    at a place that close; without, also one with no area (it serves whoever comes)."""
-    covers = ("EXISTS (SELECT 1 FROM published_service_areas a WHERE a.service_id = s.id "
-              "AND ST_Intersects(a.geom, o.geom))")
+    at a place that close; without, also one with no area (it serves whoever comes). The
+    CTEs `covering` and `with_area` (page_of_services) hold the services of both."""
+    covers = "s.id IN (SELECT service_id FROM covering)"
     if f.proximity is not None:
         return (f"({covers} OR ST_DWithin(p.geom_bng, o.geom_bng, "
                 f"CAST({bind(f.proximity)} AS float8)))")
-    return (f"({covers} OR NOT EXISTS (SELECT 1 FROM published_service_areas a "
-            "WHERE a.service_id = s.id))")
+    return f"({covers} OR s.id NOT IN (SELECT service_id FROM with_area))"
 
 
 def page_of_services(connection, f: Filters, *, at_locations: bool = False) -> tuple[int, list]:
     """(total, this page's rows) of the services (or service-at-locations) that match."""
     bind = Params()
     clauses = _where(f, bind)
-    origin = ""
+    origin, ctes = "", ""
     order = "lower(s.name), s.id"
     distance = "NULL::float8"
     if at_locations:
         clauses.append("p.id IS NOT NULL")
         if f.postcode_key is not None:
-            origin = (f", (SELECT geom, geom_bng FROM postcodes "
-                      f"WHERE postcode_key = {bind(f.postcode_key)}) o")
+            # Found once from the areas (GiST) and kept, not tested service by service.
+            ctes = (f"WITH o AS (SELECT geom, geom_bng FROM postcodes "
+                    f"WHERE postcode_key = {bind(f.postcode_key)}), "
+                    "covering AS MATERIALIZED (SELECT a.service_id FROM "
+                    "published_service_areas a, o WHERE ST_Intersects(a.geom, o.geom)), "
+                    "with_area AS MATERIALIZED (SELECT DISTINCT service_id "
+                    "FROM published_service_areas) ")
+            origin = ", o"
             clauses.append(_coverage(f, bind))
             distance = "ST_Distance(p.geom_bng, o.geom_bng)"
             order = "distance, lower(s.name), s.id"
     where = " AND ".join(clauses) or "TRUE"
     limit, offset = bind(f.per_page), bind((f.page - 1) * f.per_page)
     rows = connection.execute(text(
-        f"SELECT s.*, p.kind, {distance} AS distance, count(*) OVER () AS total "
+        f"{ctes}SELECT s.*, p.kind, {distance} AS distance, count(*) OVER () AS total "
         f"FROM published_services s LEFT JOIN published_places p ON p.id = s.place_id{origin} "
         f"WHERE {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}"),
         bind.values).mappings().all()
     if rows:
         return rows[0]["total"], rows
     total = connection.execute(text(
-        f"SELECT count(*) FROM published_services s "
+        f"{ctes}SELECT count(*) FROM published_services s "
         f"LEFT JOIN published_places p ON p.id = s.place_id{origin} WHERE {where}"),
         bind.values).scalar()
     return total, []

@@ -425,8 +425,12 @@ class LayerSQL:
         point = "(SELECT g FROM origin)"
         alias = self.source.alias
         distance = f"ST_Distance({self.source.geom_bng}, {point}) AS distance_m"
-        covers = (f"EXISTS (SELECT 1 FROM published_service_areas a WHERE a.place_id = "
-                  f"{alias}.id AND ST_Intersects(a.geom, ST_Transform({point}, 4326)))")
+        # The places whose service areas hold the point, found once from the areas (GiST)
+        # and kept: as a correlated subquery, a database without statistics yet ran it
+        # once per place (36 s for 350 places).
+        covering = ("WITH covering AS MATERIALIZED (SELECT a.place_id FROM "
+                    "published_service_areas a WHERE ST_Intersects(a.geom, "
+                    f"ST_Transform({point}, 4326))) ")
         where = self._where()
         knn = (f"SELECT {columns}, {self._order()} AS sort_key, {distance} "
                f"FROM {self._from()} WHERE {where} "
@@ -434,16 +438,14 @@ class LayerSQL:
                f"LIMIT {self.bind(self.query.limit)}")
         if not self.layer.is_places:
             return f"SELECT *, false AS covers, false AS extra FROM ({knn}) knn"
-        first = (f"SELECT knn.*, {covers.replace(alias + '.id', 'knn.sort_key')} AS covers, "
+        first = (f"SELECT knn.*, knn.sort_key IN (SELECT place_id FROM covering) AS covers, "
                  f"false AS extra FROM ({knn}) knn")
         if not self.query.covering:
-            return first
-        return (f"{first} UNION ALL "
+            return covering + first
+        return (f"{covering}{first} UNION ALL "
                 f"SELECT {columns}, {self._order()} AS sort_key, {distance}, true, true "
-                f"FROM {self._from()} WHERE {where} AND {alias}.id IN (SELECT a.place_id "
-                f"FROM published_service_areas a WHERE ST_Intersects(a.geom, "
-                f"ST_Transform({point}, 4326))) "
-                f"AND {self._order()} NOT IN "
+                f"FROM {self._from()} WHERE {where} AND {alias}.id IN "
+                f"(SELECT place_id FROM covering) AND {self._order()} NOT IN "
                 f"(SELECT sort_key FROM ({knn}) again)")
 
     def nearest(self, *, lon: float | None = None, lat: float | None = None,
