@@ -362,10 +362,7 @@ def full_services(connection, ids: list[str], known_terms: list[Term]) -> dict[s
     if not rows:
         return {}
     organisations = _organisations(connection, list({str(r["organisation_id"]) for r in rows}))
-    places = {r["id"]: r for r in connection.execute(text(
-        "SELECT id, name, address, postcode, ST_X(geom) AS lon, ST_Y(geom) AS lat "
-        "FROM published_places WHERE id = ANY(:ids)"),
-        {"ids": [r["place_id"] for r in rows if r["place_id"]]}).mappings()}
+    places = places_of(connection, rows)
     schedules: dict[str, list] = {}
     for sc in connection.execute(text(
             "SELECT id::text, service_id::text, freq, byday, opens_at, closes_at, description "
@@ -434,6 +431,7 @@ def service_at_location_summary(row, summary: dict, place) -> dict:
 
 
 def places_of(connection, rows) -> dict:
+    """The published places the service rows are at, by id: what a location shows."""
     return {r["id"]: r for r in connection.execute(text(
         "SELECT id, name, address, postcode, ST_X(geom) AS lon, ST_Y(geom) AS lat "
         "FROM published_places WHERE id = ANY(:ids)"),
