@@ -304,6 +304,21 @@ def import_places(kind, path, problems_file, show, prune, precision, contacts, k
 
 
 @main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_loading_options
+@click.option("--crs", help="The service areas' CRS, if the file does not say, e.g. EPSG:27700.")
+@click.option("--prune", is_flag=True,
+              help="Remove (soft-delete) this source's services that the file no longer has.")
+def services(path, problems_file, show, prune, **options):
+    """Load services (what is offered, by whom, where, when and for whom) from PATH: one row
+    per service, with its place, organisation, area, opening hours, ages, cost and languages."""
+    from importers.services import import_services
+
+    _load(import_services, path, options={**options, "prune": prune},
+          problems_file=problems_file, show=show)
+
+
+@main.command()
 @click.argument("kind", type=click.Choice(["wards", "neighbourhoods", "lsoas"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--code-field", help="The column holding each area's code, e.g. WD13CD.")

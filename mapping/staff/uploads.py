@@ -12,6 +12,7 @@ from werkzeug.utils import secure_filename
 from importers import demo
 from importers.base import Options
 from importers.places import import_places
+from importers.services import import_services
 from layers.kinds import BY_COMMAND
 from mapping.core import db
 from mapping.core.errors import ApiError
@@ -21,7 +22,8 @@ from mapping.staff.auth import acting_user, require
 bp = Blueprint("uploads", __name__)
 
 # The import commands, as the form offers them: {command: what the file holds}.
-KINDS = {kind.command: kind.plural for kind in BY_COMMAND.values()}
+KINDS = {**{kind.command: kind.plural for kind in BY_COMMAND.values()},
+         "services": "services offered at places or across areas"}
 EXTENSIONS = {".csv", ".txt", ".tsv", ".json", ".geojson", ".zip", ".gpkg"}
 
 
@@ -54,7 +56,10 @@ def _run(form, upload):
     with tempfile.TemporaryDirectory(prefix="assetmap-upload-") as directory:
         path = Path(directory) / name
         upload.save(path)
-        report = import_places(db.engine(), kind, path, options)
+        if kind == "services":
+            report = import_services(db.engine(), path, options)
+        else:
+            report = import_places(db.engine(), kind, path, options)
     if report.status == "committed":
         with db.engine().connect() as connection:
             if note := demo.remaining_note(connection):
