@@ -214,15 +214,22 @@ _CHANGED = """
 """
 
 
-def refresh(connection, *, run_id: int | None = None) -> list[tuple[str, str]]:
+def refresh(connection, *, run_id: int | None = None, place_id: int | None = None,
+            service_id: str | None = None) -> list[tuple[str, str]]:
     """Parse again every opening-hours text that changed since it was last parsed (only
-    the places of import run `run_id`, when given) and store its rules in `schedules`.
-    Returns (name, part) for each part that was not understood."""
+    the places of import run `run_id`, or the one place or service an editor changed, when
+    given) and store its rules in `schedules`. Returns (name, part) for each part that was
+    not understood."""
     from sqlalchemy import text as sql
 
-    places = "AND p.import_run_id = :run_id" if run_id is not None else ""
-    services = "AND FALSE" if run_id is not None else ""
-    if run_id is None:
+    places, services = "", ""
+    if run_id is not None:
+        places, services = "AND p.import_run_id = :run_id", "AND FALSE"
+    elif place_id is not None or service_id is not None:
+        places = "AND p.id = :place_id" if place_id is not None else "AND FALSE"
+        services = ("AND s.id = CAST(:service_id AS uuid)" if service_id is not None
+                    else "AND FALSE")
+    if run_id is None and place_id is None and service_id is None:
         # What a removed place or service was parsed from goes with it.
         connection.execute(sql(
             "DELETE FROM schedule_texts t WHERE NOT EXISTS (SELECT 1 FROM places p "
@@ -230,7 +237,8 @@ def refresh(connection, *, run_id: int | None = None) -> list[tuple[str, str]]:
             "(SELECT 1 FROM services s WHERE t.owner = 'service:' || s.id "
             "AND s.deleted_at IS NULL)"))
     changed = connection.execute(sql(_CHANGED.format(places=places, services=services)),
-                                 {"run_id": run_id}).mappings().all()
+                                 {"run_id": run_id, "place_id": place_id,
+                                  "service_id": service_id}).mappings().all()
     if not changed:
         return []
     owners = [row["owner"] for row in changed]

@@ -124,6 +124,31 @@ STORED = {"name": None, "description": None, "url": None, "email": None,
 STORED_BY_FIELD = {"schedule": "schedule_text"}
 
 
+# What the editor's service form holds, checked by the same parsers as a file's cells.
+FORM_FIELDS = ("name", "description", "url", "email", "status", "minimum_age", "maximum_age",
+               "free", "cost", "languages", "accessibility", "categories", "schedule")
+
+
+def parse_form(form: dict) -> tuple[dict, list[str]]:
+    """A service as the editor's form gives it: the services table's values (column:
+    value) and the problems, each "field: reason", exactly as a file's row is read."""
+    found, problems = {}, []
+    for name in FORM_FIELDS:
+        try:
+            found[STORED_BY_FIELD.get(name, name)] = FIELDS[name].parse(form.get(name))
+        except values.Invalid as problem:
+            problems.append(f"{name}: {problem}")
+    if found.get("name") is None:
+        problems.append("name: a service needs a name")
+    low, high = found.get("minimum_age"), found.get("maximum_age")
+    if low is not None and high is not None and low > high:
+        problems.append(f"maximum_age: the maximum age ({high}) is below the minimum age ({low})")
+    found["status"] = found.get("status") or "active"
+    for column in ("languages", "accessibility", "categories"):
+        found[column] = found.get(column) or []
+    return found, problems
+
+
 class ServiceImporter(Importer):
     what = "services"
     run_kind = "services"

@@ -242,6 +242,10 @@ MATRIX = {
     "editors.show_place": (302, 302, 302, 400),
     "editors.new_place": (302, 302, 302, 400),
     "editors.resolve_report": (302, 302, 302, 400),
+    "editors.new_service": (302, 302, 302, 400),
+    "editors.edit_service": (302, 302, 302, 400),
+    "editors.remove_service": (302, 302, 302, 400),
+    "editors.restore_service": (302, 302, 302, 400),
     "admin.add_user": (302, 403, 303, 400),
     "admin.change_user": (302, 403, 303, 400),
     "admin.create_token": (302, 403, 201, 400),
@@ -260,7 +264,7 @@ def test_every_write_route_is_in_the_matrix(app):
 
 def _arguments(endpoint, ids):
     return {"place_id": ids["place"], "report_id": ids["report"], "user_id": ids["user"],
-            "token_id": ids["token"]}
+            "token_id": ids["token"], "service_id": ids["service"]}
 
 
 def _form(endpoint, ids):
@@ -268,6 +272,8 @@ def _form(endpoint, ids):
         "auth.login": {"email": "admin@kirklees.example", "password": PASSWORD},
         "reports.report": {"reason": "other"},
         "editors.edit_place": {"name": "Renamed", "location_precision": "exact"},
+        "editors.new_service": {"name": "Matrix service", "area": "wards"},
+        "editors.edit_service": {"name": "Renamed service", "area": "wards"},
         "editors.new_place": {"kind": "hub", "name": "Matrix Hub", "lat": "53.6",
                               "lon": "-1.8", "location_precision": "exact"},
         "admin.add_user": {"email": f"new{ids['n']}@kirklees.example", "password": PASSWORD,
@@ -298,8 +304,12 @@ def test_authorisation_matrix(database_url, users, db, who):
             token_id = connection.execute(text(
                 "INSERT INTO api_tokens (user_id, name, token_hash) VALUES (:u, 't', :h) "
                 "RETURNING id"), {"u": other.id, "h": f"h{number}{column}"}).scalar()
+            service = connection.execute(text(
+                "INSERT INTO services (id, source, source_id, place_id, name) VALUES "
+                "(gen_random_uuid(), 'test', :key, :p, 'Matrix drop-in') RETURNING id"),
+                {"key": f"s{number}{column}", "p": users["place"]}).scalar()
         ids = {"place": users["place"], "report": report, "user": other.id, "token": token_id,
-               "n": f"{number}{column}"}
+               "service": service, "n": f"{number}{column}"}
         client = app.test_client()
         if who != "anonymous":
             sign_in(client, f"{who.split()[0]}@kirklees.example")

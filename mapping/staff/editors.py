@@ -15,6 +15,8 @@ from flask import (
     url_for,
 )
 
+from importers import schedules
+from importers.services import parse_form
 from layers.kinds import KINDS, PRECISIONS
 from mapping.core import db
 from mapping.staff import audit, store
@@ -86,14 +88,17 @@ def edit_place(place_id: int):
             if not problems:
                 before = audit.row_as_dict(connection, "places", "id", place_id)
                 store.update_place(connection, place_id, values)
+                schedules.refresh(connection, place_id=place_id)
                 after = audit.row_as_dict(connection, "places", "id", place_id)
                 if before != after:
                     audit.record(connection, acting_user(), "update", "places", place_id,
                                  before, after)
                 flash("Saved.")
                 return redirect(url_for("editors.edit_place", place_id=place_id))
+        services = store.place_services(connection, place_id)
     return render_template("editors/place.html", place=place, problems=problems,
-                           precisions=PRECISIONS, form=request.form), 400 if problems else 200
+                           services=services, precisions=PRECISIONS,
+                           form=request.form), 400 if problems else 200
 
 
 @bp.post("/places/<int:place_id>/hide")
@@ -136,12 +141,100 @@ def new_place():
         if not problems:
             with db.engine().begin() as connection:
                 place_id = store.add_place(connection, kind, values, lon, lat)
+                schedules.refresh(connection, place_id=place_id)
                 audit.record(connection, acting_user(), "create", "places", place_id, None,
                              audit.row_as_dict(connection, "places", "id", place_id))
             flash("Place added.")
             return redirect(url_for("editors.edit_place", place_id=place_id))
     return render_template("editors/new.html", problems=problems, kinds=KINDS,
                            precisions=PRECISIONS, form=request.form), 400 if problems else 200
+
+
+def _service_form(form) -> tuple[dict, list[str] | None, list[str]]:
+    """The form's service values, its wards (None when the area is not the form's to
+    change) and the problems."""
+    values, problems = parse_form(form)
+    wards = form.getlist("wards") if form.get("area") == "wards" else None
+    return values, wards, problems
+
+
+@bp.route("/places/<int:place_id>/services/new", methods=["GET", "POST"])
+@require("editor")
+def new_service(place_id: int):
+    with db.engine().begin() as connection:
+        place = store.place(connection, place_id)
+        if place is None:
+            abort(404, description="There is no place with that number.")
+        problems = []
+        if request.method == "POST":
+            values, wards, problems = _service_form(request.form)
+            if not problems:
+                service_id = store.save_service(connection, None, place_id, values, wards)
+                schedules.refresh(connection, service_id=service_id)
+                audit.record(connection, acting_user(), "create", "services", service_id, None,
+                             audit.row_as_dict(connection, "services", "id", service_id))
+                flash("Service added.")
+                return redirect(url_for("editors.edit_service", service_id=service_id))
+        ward_list = store.wards(connection)
+    return render_template("editors/service.html", place=place, service=None,
+                           wards=ward_list, problems=problems,
+                           form=request.form), 400 if problems else 200
+
+
+@bp.route("/services/<uuid:service_id>", methods=["GET", "POST"])
+@require("editor")
+def edit_service(service_id):
+    service_id = str(service_id)
+    with db.engine().begin() as connection:
+        service = store.service(connection, service_id)
+        if service is None:
+            abort(404, description="There is no service with that id.")
+        problems = []
+        if request.method == "POST":
+            values, wards, problems = _service_form(request.form)
+            if not problems:
+                before = audit.row_as_dict(connection, "services", "id", service_id)
+                store.save_service(connection, service_id, service["place_id"], values, wards)
+                schedules.refresh(connection, service_id=service_id)
+                after = audit.row_as_dict(connection, "services", "id", service_id)
+                if before != after:
+                    audit.record(connection, acting_user(), "update", "services", service_id,
+                                 before, after)
+                flash("Saved.")
+                return redirect(url_for("editors.edit_service", service_id=service_id))
+        place = (store.place(connection, service["place_id"])
+                 if service["place_id"] is not None else None)
+        ward_list = store.wards(connection)
+    return render_template("editors/service.html", place=place, service=service,
+                           wards=ward_list, problems=problems,
+                           form=request.form), 400 if problems else 200
+
+
+@bp.post("/services/<uuid:service_id>/remove")
+@require("editor")
+def remove_service(service_id):
+    return _set_service_removed(str(service_id), True)
+
+
+@bp.post("/services/<uuid:service_id>/restore")
+@require("editor")
+def restore_service(service_id):
+    return _set_service_removed(str(service_id), False)
+
+
+def _set_service_removed(service_id: str, removed: bool):
+    with db.engine().begin() as connection:
+        before = audit.row_as_dict(connection, "services", "id", service_id)
+        if before is None:
+            abort(404, description="There is no service with that id.")
+        store.set_service_removed(connection, service_id, removed)
+        schedules.refresh(connection)
+        after = audit.row_as_dict(connection, "services", "id", service_id)
+        if before != after:
+            audit.record(connection, acting_user(), "remove" if removed else "restore",
+                         "services", service_id, before, after)
+    flash("Removed from the public map." if removed else "Shown on the public map again.")
+    return redirect(url_for("editors.edit_service", service_id=service_id))
 
 
 @bp.post("/reports/<int:report_id>/resolve")

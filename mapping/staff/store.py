@@ -87,6 +87,86 @@ def add_place(connection, kind: str, values: dict, lon: float, lat: float) -> in
     return place_id
 
 
+# -- a place's services (importers/services.py checks the values) ------------------------
+
+SERVICE_COLUMNS = ("name", "description", "url", "email", "status", "minimum_age",
+                   "maximum_age", "free", "cost", "languages", "accessibility", "categories",
+                   "schedule_text")
+
+
+def place_services(connection, place_id: int) -> list:
+    """The place's own services, removed ones last."""
+    return connection.execute(text(
+        "SELECT id, name, status, schedule_text, deleted_at IS NOT NULL AS removed "
+        "FROM services WHERE place_id = :id ORDER BY deleted_at NULLS FIRST, name, id"),
+        {"id": place_id}).mappings().all()
+
+
+def service(connection, service_id: str):
+    """The service with the ward codes of its area (when its area is made of wards)."""
+    return connection.execute(text(
+        "SELECT s.*, coalesce(a.area_codes, '{}') AS ward_codes, a.area_kind, "
+        "a.id IS NOT NULL AS has_area FROM services s "
+        "LEFT JOIN service_areas a ON a.service_id = s.id WHERE s.id = CAST(:id AS uuid)"),
+        {"id": service_id}).mappings().first()
+
+
+def wards(connection) -> list:
+    return connection.execute(text(
+        "SELECT code, name FROM areas WHERE kind = 'ward' ORDER BY name")).all()
+
+
+def save_service(connection, service_id: str | None, place_id: int | None, values: dict,
+                 ward_codes: list[str] | None) -> str:
+    """Add (service_id None) or change a service; with `ward_codes`, its area becomes those
+    wards (none: no area); None leaves a drawn or imported area alone. Its id."""
+    columns = [c for c in SERVICE_COLUMNS if c in values]
+    if service_id is None:
+        service_id = connection.execute(text(
+            "WITH k AS (SELECT gen_random_uuid()::text AS key) "
+            "INSERT INTO services (id, source, source_id, place_id, " + ", ".join(columns)
+            + ") SELECT assetmap_uuid('service:editor:' || k.key), 'editor', k.key, :place, "
+            + ", ".join(f":{c}" for c in columns) + " FROM k RETURNING id"),
+            {**values, "place": place_id}).scalar_one()
+    else:
+        connection.execute(text(
+            "UPDATE services SET " + ", ".join(f"{c} = :{c}" for c in columns)
+            + ", updated_at = now() WHERE id = CAST(:id AS uuid) AND ("
+            + " OR ".join(f"{c} IS DISTINCT FROM :{c}" for c in columns) + ")"),
+            {**values, "id": service_id})
+    if ward_codes is not None:
+        _set_ward_area(connection, str(service_id), sorted(set(ward_codes)))
+    return str(service_id)
+
+
+def _set_ward_area(connection, service_id: str, codes: list[str]) -> None:
+    same = connection.execute(text(
+        "SELECT coalesce((SELECT area_kind = 'ward' AND area_codes = CAST(:codes AS text[]) "
+        "FROM service_areas WHERE service_id = CAST(:id AS uuid)), cardinality("
+        "CAST(:codes AS text[])) = 0)"), {"id": service_id, "codes": codes}).scalar()
+    if same:
+        return
+    connection.execute(text("DELETE FROM service_areas WHERE service_id = CAST(:id AS uuid)"),
+                       {"id": service_id})
+    if codes:
+        connection.execute(text(
+            "INSERT INTO service_areas (id, service_id, name, area_kind, area_codes, geom) "
+            "SELECT assetmap_uuid('service_area:' || :id), CAST(:id AS uuid), "
+            "string_agg(name, ', ' ORDER BY name), 'ward', array_agg(code ORDER BY code), "
+            "ST_Multi(ST_Union(geom)) FROM areas "
+            "WHERE kind = 'ward' AND code = ANY(CAST(:codes AS text[]))"),
+            {"id": service_id, "codes": codes})
+    connection.execute(text("UPDATE services SET updated_at = now() WHERE id = CAST(:id AS uuid)"),
+                       {"id": service_id})
+
+
+def set_service_removed(connection, service_id: str, removed: bool) -> None:
+    connection.execute(text(
+        "UPDATE services SET deleted_at = CASE WHEN :removed THEN now() END, updated_at = now() "
+        "WHERE id = CAST(:id AS uuid) AND (deleted_at IS NULL) = :removed"),
+        {"id": service_id, "removed": removed})
+
+
 def add_report(connection, place_id: int, reason: str, details: str | None) -> None:
     """A resident's report that a listing is wrong."""
     connection.execute(text(
@@ -188,7 +268,8 @@ def change_user(connection, user_id: int, *, role: str | None, active: str | Non
 # -- the audit trail ----------------------------------------------------------------------
 
 # The rows an audit entry may snapshot, by table and key; secrets are never copied.
-AUDITED = {"places": "id", "users": "id", "listing_reports": "id", "api_tokens": "id"}
+AUDITED = {"places": "id", "users": "id", "listing_reports": "id", "api_tokens": "id",
+           "services": "id"}
 
 
 def add_audit(connection, *, user_id, actor: str, action: str, table: str, record_id,
