@@ -126,7 +126,8 @@ STORED_BY_FIELD = {"schedule": "schedule_text"}
 
 # What the editor's service form holds, checked by the same parsers as a file's cells.
 FORM_FIELDS = ("name", "description", "url", "email", "status", "minimum_age", "maximum_age",
-               "free", "cost", "languages", "accessibility", "categories", "schedule")
+               "free", "cost", "languages", "accessibility", "categories", "schedule",
+               "organisation", "organisation_website")
 
 
 def parse_form(form: dict) -> tuple[dict, list[str]]:

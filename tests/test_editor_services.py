@@ -16,7 +16,8 @@ SERVICE = {"name": "Knit and natter", "description": "Bring your needles.",
            "schedule": "Thursdays 13:00-15:00", "minimum_age": "16", "maximum_age": "",
            "free": "no", "cost": "£1 for tea", "languages": "English; Urdu",
            "accessibility": "step-free access", "categories": "social", "url": "",
-           "email": "", "status": "active", "area": "wards"}
+           "email": "", "status": "active", "area": "wards",
+           "organisation": "Golcar Knitters", "organisation_website": "golcarknitters.example"}
 
 
 def post(client, url, data, page=None):
@@ -43,6 +44,8 @@ def test_an_editor_adds_changes_and_removes_a_service(client, users, db):  # noq
     assert (record["name"], record["minimum_age"]) == ("Knit and natter", 16)
     assert [s["byday"] for s in record["schedules"]] == ["TH"]
     assert [lang["code"] for lang in record["languages"]] == ["en", "ur"]
+    assert (record["organization"]["name"], record["organization"]["website"]) == (
+        "Golcar Knitters", "https://golcarknitters.example")
     truth = shapely.union_all([wards[golcar][1], wards[colne][1]])
     (area,) = record["service_areas"]
     assert shape(json.loads(area["extent"])).symmetric_difference(truth).area < truth.area * 1e-3
@@ -52,11 +55,13 @@ def test_an_editor_adds_changes_and_removes_a_service(client, users, db):  # noq
 
     changed = post(client, f"/edit/services/{service_id}",
                    {**SERVICE, "schedule": "1st Sat of the month 10:00-12:00",
-                    "wards": [golcar]})
+                    "wards": [golcar], "organisation": "", "organisation_website": ""})
     assert changed.status_code == 302
     record = get(client, f"/openreferral/services/{service_id}")
     assert [(s["freq"], s["byday"]) for s in record["schedules"]] == [("MONTHLY", "1SA")]
     assert record["service_areas"][0]["name"] == wards[golcar][0]
+    # No organisation named: run by the place's own.
+    assert record["organization"]["name"] == "Golcar Library"
 
     removed = post(client, f"/edit/services/{service_id}/remove", {},
                    page=f"/edit/services/{service_id}")

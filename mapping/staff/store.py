@@ -106,8 +106,11 @@ def service(connection, service_id: str):
     """The service with the ward codes of its area (when its area is made of wards)."""
     return connection.execute(text(
         "SELECT s.*, coalesce(a.area_codes, '{}') AS ward_codes, a.area_kind, "
-        "a.id IS NOT NULL AS has_area FROM services s "
-        "LEFT JOIN service_areas a ON a.service_id = s.id WHERE s.id = CAST(:id AS uuid)"),
+        "a.id IS NOT NULL AS has_area, o.name AS organisation, "
+        "o.website AS organisation_website FROM services s "
+        "LEFT JOIN service_areas a ON a.service_id = s.id "
+        "LEFT JOIN organisations o ON o.id = s.organisation_id "
+        "WHERE s.id = CAST(:id AS uuid)"),
         {"id": service_id}).mappings().first()
 
 
@@ -121,6 +124,10 @@ def save_service(connection, service_id: str | None, place_id: int | None, value
     """Add (service_id None) or change a service; with `ward_codes`, its area becomes those
     wards (none: no area); None leaves a drawn or imported area alone. Its id."""
     columns = [c for c in SERVICE_COLUMNS if c in values]
+    if "organisation" in values:
+        values = {**values, "organisation_id": _organisation(
+            connection, values["organisation"], values.get("organisation_website"))}
+        columns.append("organisation_id")
     if service_id is None:
         service_id = connection.execute(text(
             "WITH k AS (SELECT gen_random_uuid()::text AS key) "
@@ -137,6 +144,19 @@ def save_service(connection, service_id: str | None, place_id: int | None, value
     if ward_codes is not None:
         _set_ward_area(connection, str(service_id), sorted(set(ward_codes)))
     return str(service_id)
+
+
+def _organisation(connection, name: str | None, website: str | None) -> str | None:
+    """The editors' organisation of that name (made on first use, its website updated when
+    one is given); None: the service is run by its place's organisation."""
+    if name is None:
+        return None
+    return str(connection.execute(text(
+        "INSERT INTO organisations AS o (id, source, source_id, name, website) VALUES "
+        "(assetmap_uuid('organisation:editor:' || lower(:name)), 'editor', lower(:name), "
+        ":name, :website) ON CONFLICT (source, source_id) DO UPDATE SET name = EXCLUDED.name, "
+        "website = coalesce(EXCLUDED.website, o.website), deleted_at = NULL, updated_at = now() "
+        "RETURNING id"), {"name": name, "website": website}).scalar_one())
 
 
 def _set_ward_area(connection, service_id: str, codes: list[str]) -> None:
