@@ -108,3 +108,26 @@ def test_an_edited_place_s_opening_hours_reach_the_open_filter(client, users, db
     assert response.status_code == 200, response.data[:300]
     names = [f["properties"]["name"] for f in response.get_json()["features"]]
     assert names == ["Golcar Library"]
+
+
+def test_an_editor_uploads_a_services_file(client, users, db):  # noqa: F811
+    from test_auth import upload
+
+    load_wards(db)
+    sign_in(client, "editor@kirklees.example")
+    body = ("id,name,place,wards,hours\r\n"
+            f"u1,Warm space,{users['place']},Golcar,Mon-Fri 10-4\r\n"
+            "u2,Lost,The Moon,,\r\n")
+    refused = upload(client, {"kind": "services"}, file=("services.csv", body))
+    assert refused.status_code == 422
+    assert "no place on the map has the number, id or name &#39;The Moon&#39;" in \
+        refused.get_data(as_text=True)
+    assert scalar(db, "SELECT count(*) FROM services") == 0
+    loaded = upload(client, {"kind": "services", "skip_invalid": "on"},
+                    file=("services.csv", body))
+    assert loaded.status_code == 200, loaded.get_data(as_text=True)[:2000]
+    assert rows(db, "SELECT s.name, s.place_id, a.name FROM services s "
+                    "JOIN service_areas a ON a.service_id = s.id") == [
+        ("Warm space", users["place"], "Golcar")]
+    assert scalar(db, "SELECT run_by FROM import_runs WHERE kind = 'services' "
+                      "AND status = 'committed'") == "editor@kirklees.example"
