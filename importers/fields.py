@@ -50,6 +50,23 @@ class ColumnMatch:
     errors: list[str]
 
 
+def read_fields(report, number: int, row: dict, readers) -> tuple[dict, bool]:
+    """Each (field, column) of `readers` parsed from `row`, and whether the row is refused:
+    an unreadable value is an error, or for an `on_invalid="warning"` field a warning
+    and the value left out."""
+    found, refused = {}, False
+    for f, column in readers:
+        try:
+            found[f.name] = f.parse(row.get(column))
+        except values.Invalid as problem:
+            if f.on_invalid == "warning":
+                report.warn(number, f.name, f"{problem}; left out")
+            else:
+                report.error(number, f.name, str(problem))
+                refused = True
+    return found, refused
+
+
 def parse_mapping(items) -> dict[str, str]:
     """`--map FIELD=COLUMN` options as a dict; `FIELD=` means "no column for FIELD"."""
     mapping = {}

@@ -17,7 +17,7 @@ import shapely
 
 from importers import schedules, values
 from importers.base import Importer, Options
-from importers.fields import Field, match_columns, squash
+from importers.fields import Field, match_columns, read_fields, squash
 from importers.kinds import KINDS, LOCATION_FIELDS, PLACE_FIELDS, Kind
 from importers.places_checks import check_places
 from importers.places_merge import merge_places
@@ -155,17 +155,7 @@ class PlaceImporter(Importer):
 
     def normalise(self, number: int, row: dict) -> list | None:
         report = self.report
-        found = {}
-        refused = False
-        for f, column in self.readers:
-            try:
-                found[f.name] = f.parse(row.get(column))
-            except values.Invalid as problem:
-                if f.on_invalid == "warning":
-                    report.warn(number, f.name, f"{problem}; left out")
-                else:
-                    report.error(number, f.name, str(problem))
-                    refused = True
+        found, refused = read_fields(report, number, row, self.readers)
         if found.get("name") is None:
             report.error(number, "name", "the name is empty")
             refused = True

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from importers import schedules, values
 from importers.base import STAGE, Importer, Options
-from importers.fields import Field, match_columns
+from importers.fields import Field, match_columns, read_fields
 from importers.places import coverage_geometry
 from importers.sources import GEOMETRY, safety
 from importers.staging import pg_array, pg_bool
@@ -195,16 +195,7 @@ class ServiceImporter(Importer):
 
     def normalise(self, number: int, row: dict) -> list | None:
         report = self.report
-        found, refused = {}, False
-        for f, column in self.readers:
-            try:
-                found[f.name] = f.parse(row.get(column))
-            except values.Invalid as problem:
-                if f.on_invalid == "warning":
-                    report.warn(number, f.name, f"{problem}; left out")
-                else:
-                    report.error(number, f.name, str(problem))
-                    refused = True
+        found, refused = read_fields(report, number, row, self.readers)
         if found.get("name") is None:
             report.error(number, "name", "the name is empty")
             refused = True

@@ -86,13 +86,11 @@ def edit_place(place_id: int):
             else:
                 values["last_verified"] = place["last_verified"]
             if not problems:
-                before = audit.row_as_dict(connection, "places", "id", place_id)
-                store.update_place(connection, place_id, values)
-                schedules.refresh(connection, place_id=place_id)
-                after = audit.row_as_dict(connection, "places", "id", place_id)
-                if before != after:
-                    audit.record(connection, acting_user(), "update", "places", place_id,
-                                 before, after)
+                def change():
+                    store.update_place(connection, place_id, values)
+                    schedules.refresh(connection, place_id=place_id)
+
+                audit.changed(connection, acting_user(), "update", "places", place_id, change)
                 flash("Saved.")
                 return redirect(url_for("editors.edit_place", place_id=place_id))
         services = store.place_services(connection, place_id)
@@ -115,14 +113,10 @@ def show_place(place_id: int):
 
 def _set_hidden(place_id: int, hidden: bool):
     with db.engine().begin() as connection:
-        before = audit.row_as_dict(connection, "places", "id", place_id)
-        if before is None:
+        if not audit.changed(connection, acting_user(), "hide" if hidden else "show",
+                             "places", place_id,
+                             lambda: store.set_hidden(connection, place_id, hidden)):
             abort(404, description="There is no place with that number.")
-        store.set_hidden(connection, place_id, hidden)
-        after = audit.row_as_dict(connection, "places", "id", place_id)
-        if before != after:
-            audit.record(connection, acting_user(), "hide" if hidden else "show", "places",
-                         place_id, before, after)
     flash("Hidden from the public map." if hidden else "Shown on the public map again.")
     return redirect(url_for("editors.edit_place", place_id=place_id))
 
@@ -193,13 +187,13 @@ def edit_service(service_id):
         if request.method == "POST":
             values, wards, problems = _service_form(request.form)
             if not problems:
-                before = audit.row_as_dict(connection, "services", "id", service_id)
-                store.save_service(connection, service_id, service["place_id"], values, wards)
-                schedules.refresh(connection, service_id=service_id)
-                after = audit.row_as_dict(connection, "services", "id", service_id)
-                if before != after:
-                    audit.record(connection, acting_user(), "update", "services", service_id,
-                                 before, after)
+                def change():
+                    store.save_service(connection, service_id, service["place_id"], values,
+                                       wards)
+                    schedules.refresh(connection, service_id=service_id)
+
+                audit.changed(connection, acting_user(), "update", "services", service_id,
+                              change)
                 flash("Saved.")
                 return redirect(url_for("editors.edit_service", service_id=service_id))
         place = (store.place(connection, service["place_id"])
@@ -223,16 +217,14 @@ def restore_service(service_id):
 
 
 def _set_service_removed(service_id: str, removed: bool):
-    with db.engine().begin() as connection:
-        before = audit.row_as_dict(connection, "services", "id", service_id)
-        if before is None:
-            abort(404, description="There is no service with that id.")
+    def change():
         store.set_service_removed(connection, service_id, removed)
         schedules.refresh(connection)
-        after = audit.row_as_dict(connection, "services", "id", service_id)
-        if before != after:
-            audit.record(connection, acting_user(), "remove" if removed else "restore",
-                         "services", service_id, before, after)
+
+    with db.engine().begin() as connection:
+        if not audit.changed(connection, acting_user(), "remove" if removed else "restore",
+                             "services", service_id, change):
+            abort(404, description="There is no service with that id.")
     flash("Removed from the public map." if removed else "Shown on the public map again.")
     return redirect(url_for("editors.edit_service", service_id=service_id))
 
