@@ -189,6 +189,7 @@ def public_requests(db, groups) -> list[str]:
                  f"/api/nearest?lon={lon}&lat={lat}&limit=100",
                  f"/api/nearest?lon={lon}&lat={lat}&kind=mutual_aid_group"]
         service = oruk.stable_uuid(f"service:{pid}")
+        urls += [f"/edit/places/{pid}/services/new", f"/edit/services/{service}"]
         urls += [f"/openreferral/services/{service}",
                  f"/openreferral/service_at_locations/{oruk.service_at_location_id(service)}",
                  f"/openreferral/services?search={group['name']}"]
