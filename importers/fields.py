@@ -50,6 +50,13 @@ class ColumnMatch:
     errors: list[str]
 
 
+def column_notes(match: ColumnMatch) -> list[str]:
+    """The report's notes on which columns were used and which were not."""
+    notes = ["columns not used: " + ", ".join(match.ignored)] if match.ignored else []
+    used = ", ".join(f"{name}={column}" for name, column in match.columns.items())
+    return [*notes, f"columns used: {used}"]
+
+
 def read_fields(report, number: int, row: dict, readers) -> tuple[dict, bool]:
     """Each (field, column) of `readers` parsed from `row`, and whether the row is refused:
     an unreadable value is an error, or for an `on_invalid="warning"` field a warning

@@ -17,7 +17,7 @@ import shapely
 
 from importers import schedules, values
 from importers.base import Importer, Options
-from importers.fields import Field, match_columns, read_fields, squash
+from importers.fields import Field, column_notes, match_columns, read_fields, squash
 from importers.kinds import KINDS, LOCATION_FIELDS, PLACE_FIELDS, Kind
 from importers.places_checks import check_places
 from importers.places_merge import merge_places
@@ -129,10 +129,7 @@ class PlaceImporter(Importer):
                 "the file has no id column, so each row's id is made from its name and "
                 "location: a renamed or moved place is loaded as a new one (use --prune to "
                 "remove the old)")
-        if match.ignored:
-            self.report.notes.append("columns not used: " + ", ".join(match.ignored))
-        used = ", ".join(f"{name}={column}" for name, column in columns.items())
-        self.report.notes.append(f"columns used: {used}")
+        self.report.notes.extend(column_notes(match))
 
     def stage_columns(self) -> list[tuple[str, str]]:
         place = [(f.column, f.sql_type) for f in PLACE_FIELDS]

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from importers import schedules, values
 from importers.base import STAGE, Importer, Options
-from importers.fields import Field, match_columns, read_fields
+from importers.fields import Field, column_notes, match_columns, read_fields
 from importers.places import coverage_geometry
 from importers.sources import GEOMETRY, safety
 from importers.staging import pg_array, pg_bool
@@ -182,10 +182,7 @@ class ServiceImporter(Importer):
                 "the file has no id column, so each service's id is made from its name and "
                 "its place: a renamed service is loaded as a new one (use --prune to remove "
                 "the old)")
-        if match.ignored:
-            self.report.notes.append("columns not used: " + ", ".join(match.ignored))
-        used = ", ".join(f"{name}={column}" for name, column in columns.items())
-        self.report.notes.append(f"columns used: {used}")
+        self.report.notes.extend(column_notes(match))
 
     def stage_columns(self) -> list[tuple[str, str]]:
         return [(f.column, f.sql_type) for f in SERVICE_FIELDS] + [

@@ -71,13 +71,18 @@ def _coordinates(form) -> tuple[float | None, float | None, list[str]]:
     return lon, lat, []
 
 
+def _place_or_404(connection, place_id: int):
+    place = store.place(connection, place_id)
+    if place is None:
+        abort(404, description="There is no place with that number.")
+    return place
+
+
 @bp.route("/places/<int:place_id>", methods=["GET", "POST"])
 @require("editor")
 def edit_place(place_id: int):
     with db.engine().begin() as connection:
-        place = store.place(connection, place_id)
-        if place is None:
-            abort(404, description="There is no place with that number.")
+        place = _place_or_404(connection, place_id)
         problems = []
         if request.method == "POST":
             values, problems = _form_values(request.form)
@@ -156,9 +161,7 @@ def _service_form(form) -> tuple[dict, list[str] | None, list[str]]:
 @require("editor")
 def new_service(place_id: int):
     with db.engine().begin() as connection:
-        place = store.place(connection, place_id)
-        if place is None:
-            abort(404, description="There is no place with that number.")
+        place = _place_or_404(connection, place_id)
         problems = []
         if request.method == "POST":
             values, wards, problems = _service_form(request.form)
