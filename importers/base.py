@@ -263,6 +263,45 @@ class Importer:
             count += 1
         return count
 
+    def find_places(self, connection) -> None:
+        """Each staged row's place (`place_ref` into `place_id`): its number, else its id
+        in its own file, else its name; a reference that finds several places at the same
+        rank, or none, is refused (services and opportunities name places this way)."""
+        connection.execute(text(f"""
+            CREATE TEMP TABLE import_place_match ON COMMIT DROP AS
+            WITH found AS (
+                SELECT s.row_number, p.id, 1 AS rank FROM {STAGE} s JOIN places p
+                    ON p.id = CASE WHEN s.place_ref ~ '^[0-9]{{1,15}}$'
+                                   THEN CAST(s.place_ref AS bigint) END
+                 WHERE s.valid AND p.deleted_at IS NULL
+                UNION ALL
+                SELECT s.row_number, p.id, 2 FROM {STAGE} s JOIN places p
+                    ON p.source_id = s.place_ref
+                 WHERE s.valid AND p.deleted_at IS NULL
+                UNION ALL
+                SELECT s.row_number, p.id, 3 FROM {STAGE} s JOIN places p
+                    ON lower(p.name) = lower(s.place_ref)
+                 WHERE s.valid AND p.deleted_at IS NULL),
+            best AS (SELECT row_number, min(rank) AS rank FROM found GROUP BY row_number)
+            SELECT f.row_number, b.rank, array_agg(DISTINCT f.id ORDER BY f.id) AS ids
+              FROM found f JOIN best b USING (row_number, rank)
+             GROUP BY f.row_number, b.rank"""))
+        self.refuse(connection, f"""
+            SELECT s.row_number, 'place' AS field,
+                   CASE WHEN m.ids IS NULL THEN 'no place on the map has the number, id or '
+                        || 'name ' || quote_literal(s.place_ref)
+                        ELSE cardinality(m.ids) || ' places have the '
+                        || (ARRAY['number', 'id', 'name'])[m.rank] || ' '
+                        || quote_literal(s.place_ref) || ' (numbers '
+                        || array_to_string(m.ids[1:5], ', ')
+                        || '); give the place''s number instead' END AS reason
+              FROM {STAGE} s LEFT JOIN import_place_match m USING (row_number)
+             WHERE s.valid AND s.place_ref IS NOT NULL
+               AND (m.ids IS NULL OR cardinality(m.ids) > 1)""")
+        connection.execute(text(f"""
+            UPDATE {STAGE} s SET place_id = m.ids[1] FROM import_place_match m
+             WHERE s.row_number = m.row_number AND s.valid"""))
+
     # --- provenance --------------------------------------------------------------------
 
     def _run_values(self) -> dict:

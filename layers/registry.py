@@ -43,6 +43,19 @@ PLACES = Source(
     live="TRUE", search=("p.name", "p.description"),
     joins=("LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code",),
 )
+# Opportunities (migration 0008): open ones only, at their place's public point.
+OPPORTUNITIES = Source(
+    table="published_opportunities", alias="v", id_sql="v.id::text", id_type="string",
+    geom="v.geom", geom_bng="v.geom_bng", updated="v.updated_at",
+    live="TRUE", search=("v.title", "v.description"),
+    joins=("LEFT JOIN areas w ON w.kind = 'ward' AND w.code = v.ward_code",),
+)
+# Need against provision per LSOA and target group (migration 0008, docs/measures.md).
+NEED = Source(
+    table="published_lsoa_need", alias="n", id_sql="n.id", id_type="string",
+    geom="n.geom", geom_bng="n.geom_bng", updated="n.updated_at",
+    live="TRUE", search=("n.lsoa_name", "n.lsoa_code"),
+)
 AREAS = Source(
     table="areas", alias="a", id_sql="a.code", id_type="string",
     geom="a.geom", geom_bng="a.geom_bng", updated="a.updated_at",
@@ -119,6 +132,66 @@ AREA_FIELDS = (
 )
 AREA_TILE_FIELDS = ("code", "name", "population", "imd_decile")
 
+# Named as the Volunteering Data Standard names them where it has a name (importers and
+# docs/importing.md say which).
+OPPORTUNITY_FIELDS = (
+    Field("title", "v.title", "string", "Title"),
+    Field("description", "v.description", "string", "What you would do"),
+    Field("commitment", "v.commitment", "string", "Time commitment",
+          ("one-off", "regular", "flexible")),
+    Field("hours_per_week", "v.hours_per_week", "number", "Hours a week"),
+    Field("schedule", "v.schedule_text", "string", "When"),
+    Field("days", "v.days", "string[]", "Days (MO to SU)"),
+    Field("start_date", "v.starts_on", "date", "Starts on"),
+    Field("closing_date", "v.closes_on", "date", "Closing date"),
+    Field("minimum_age", "v.minimum_age", "integer", "Minimum age"),
+    Field("dbs_check", "v.dbs_check", "boolean", "DBS check needed"),
+    Field("skills", "v.skills", "string[]", "Skills wanted"),
+    Field("accessibility", "v.accessibility", "string", "Accessibility"),
+    Field("apply_url", "v.apply_url", "string", "How to apply: link"),
+    Field("apply_email", "v.apply_email", "string", "How to apply: e-mail"),
+    Field("apply_phone", "v.apply_phone", "string", "How to apply: telephone"),
+    Field("initiative", "v.initiative_id", "string", "Initiative"),
+    Field("initiative_name", "v.initiative_name", "string", "Initiative name"),
+    Field("organisation_name", "v.organisation_name", "string", "Organisation"),
+    Field("place_id", "v.place_id", "integer", "Place number"),
+    Field("place_name", "v.place_name", "string", "Place"),
+    Field("location_precision", "v.location_precision", "string", "Location precision",
+          PRECISIONS),
+    Field("ward_code", "v.ward_code", "string", "Ward code"),
+    Field("ward_name", "w.name", "string", "Ward"),
+    Field("updated_at", "v.updated_at", "date-time", "Last updated"),
+)
+OPPORTUNITY_TILE_FIELDS = ("title", "commitment", "initiative", "place_id")
+
+NEED_FIELDS = (
+    Field("lsoa_code", "n.lsoa_code", "string", "LSOA code"),
+    Field("lsoa_name", "n.lsoa_name", "string", "LSOA"),
+    Field("ward_code", "n.ward_code", "string", "Ward code"),
+    Field("ward_name", "n.ward_name", "string", "Ward"),
+    Field("measure", "n.measure", "string", "Measure: everyone, or an initiative's target group"),
+    Field("target_group", "n.target_group", "string", "Target group"),
+    Field("population", "n.population", "integer", "Residents"),
+    Field("population_0_15", "n.population_0_15", "integer", "Residents aged 0-15"),
+    Field("population_16_59", "n.population_16_59", "integer", "Residents aged 16-59"),
+    Field("population_60_plus", "n.population_60_plus", "integer", "Residents aged 60 and over"),
+    Field("imd_decile", "n.imd_decile", "integer",
+          "Index of Multiple Deprivation decile (1 = most deprived)"),
+    Field("target_residents", "n.target_residents", "integer", "Residents in the target group"),
+    Field("places_within", "n.places_within", "integer", "Places within 800 m"),
+    Field("opportunities_within", "n.opportunities_within", "integer",
+          "Open opportunities within 800 m"),
+    Field("covered_share", "n.covered_share", "number",
+          "Share of the LSOA within 800 m of an open opportunity"),
+    Field("residents_not_covered", "n.residents_not_covered", "integer",
+          "Target residents farther than 800 m from an open opportunity"),
+    Field("deprivation_weight", "n.deprivation_weight", "number",
+          "Deprivation weight: (11 - IMD decile) / 10"),
+    Field("need_score", "n.need_score", "integer",
+          "Need without provision: residents not covered x deprivation weight"),
+)
+NEED_TILE_FIELDS = ("lsoa_code", "measure", "need_score", "imd_decile")
+
 
 def _place_layer(kind: PlaceKind) -> Layer:
     return Layer(id=kind.layer, title=kind.plural, description=kind.description, source=PLACES,
@@ -143,6 +216,21 @@ LAYERS: dict[str, Layer] = {layer.id: layer for layer in (
           source=PLACES, where="TRUE", fields=PLACE_FIELDS + ALL_DETAIL_FIELDS,
           filters=PLACE_FILTERS + ("kind",), joins=tuple(kind.join for kind in KINDS.values()),
           tile_fields=PLACE_TILE_FIELDS, geometry="geometry-point", keywords=("community",)),
+    Layer(id="volunteering-opportunities", title="Volunteering opportunities",
+          description="Ways to give back: open volunteering opportunities at community "
+                      "places, with Kirklees' \"I'm in\" initiatives. Each leaves the layer "
+                      "the day after it closes.",
+          source=OPPORTUNITIES, where="TRUE", fields=OPPORTUNITY_FIELDS,
+          filters=("ward", "q", "updated_since"), tile_fields=OPPORTUNITY_TILE_FIELDS,
+          geometry="geometry-point", keywords=("volunteering", "I'm in")),
+    Layer(id="lsoa-need", title="Need against provision by LSOA",
+          description="For each LSOA, everyone and each initiative's target group: residents, "
+                      "deprivation, places and opportunities within 800 m, and the need "
+                      "without provision score (docs/measures.md). One feature per LSOA "
+                      "and measure.",
+          source=NEED, where="TRUE", fields=NEED_FIELDS, filters=("ward", "q"),
+          tile_fields=NEED_TILE_FIELDS, geometry="geometry-multipolygon",
+          keywords=("volunteering", "deprivation", "need")),
     _area_layer("wards", "Wards", "Kirklees electoral wards, with their residents.",
                 "ward", ("ward", "q", "updated_since")),
     _area_layer("priority-neighbourhoods", "Priority neighbourhoods",

@@ -292,8 +292,9 @@ class LayerSQL:
         return ", ".join(columns)
 
     def _version(self) -> str:
-        return "(SELECT version FROM data_version) AS version, " \
-               "(SELECT changed_at FROM data_version) AS changed_at"
+        # published_version (migration 0008) also moves when an opportunity closes.
+        return "(SELECT version FROM published_version) AS version, " \
+               "(SELECT changed_at FROM published_version) AS changed_at"
 
     # -- statements -------------------------------------------------------------------
 

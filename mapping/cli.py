@@ -306,6 +306,21 @@ def import_places(kind, path, problems_file, show, prune, precision, contacts, k
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @_loading_options
+@click.option("--prune", is_flag=True,
+              help="Remove (soft-delete) this source's opportunities that the file no longer "
+                   "has.")
+def opportunities(path, problems_file, show, prune, **options):
+    """Load volunteering opportunities from PATH: one row per way to give back, with its
+    place or organisation, initiative, time commitment, ages, skills and how to apply."""
+    from importers.opportunities import import_opportunities
+
+    _load(import_opportunities, path, options={**options, "prune": prune},
+          problems_file=problems_file, show=show)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_loading_options
 @click.option("--crs", help="The service areas' CRS, if the file does not say, e.g. EPSG:27700.")
 @click.option("--prune", is_flag=True,
               help="Remove (soft-delete) this source's services that the file no longer has.")

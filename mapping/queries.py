@@ -335,7 +335,7 @@ IN_DISTRICT = text(f"""
                    AS geom) point
 """)
 
-DATA_VERSION = text("SELECT version FROM data_version")
+DATA_VERSION = text("SELECT version FROM published_version")
 
 # The demo's run loads its postcodes too.
 POSTCODE_STATUS = text("""

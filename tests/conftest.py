@@ -42,7 +42,8 @@ SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 
 # Tables that hold configuration rather than data, kept between tests.
-KEPT_TABLES = ("alembic_version", "spatial_ref_sys", "data_version")
+# initiatives: the council's programmes, written by migration 0008 (tests leave them be).
+KEPT_TABLES = ("alembic_version", "spatial_ref_sys", "data_version", "initiatives")
 # Fixtures that need a running server: PostgreSQL, the app over HTTP, or Chromium.
 SERVER_FIXTURES = {"database_url", "engine", "live_server", "browser", "cluster_dir", "own_cluster",
                    "primary_and_replica", "fresh_database"}

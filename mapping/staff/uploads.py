@@ -11,6 +11,7 @@ from werkzeug.utils import secure_filename
 
 from importers import demo
 from importers.base import Options
+from importers.opportunities import import_opportunities
 from importers.places import import_places
 from importers.services import import_services
 from layers.kinds import BY_COMMAND
@@ -23,7 +24,10 @@ bp = Blueprint("uploads", __name__)
 
 # The import commands, as the form offers them: {command: what the file holds}.
 KINDS = {**{kind.command: kind.plural for kind in BY_COMMAND.values()},
-         "services": "services offered at places or across areas"}
+         "services": "services offered at places or across areas",
+         "opportunities": "volunteering opportunities"}
+# The importers that are not a kind of place.
+LOADERS = {"services": import_services, "opportunities": import_opportunities}
 EXTENSIONS = {".csv", ".txt", ".tsv", ".json", ".geojson", ".zip", ".gpkg"}
 
 
@@ -56,8 +60,8 @@ def _run(form, upload):
     with tempfile.TemporaryDirectory(prefix="assetmap-upload-") as directory:
         path = Path(directory) / name
         upload.save(path)
-        if kind == "services":
-            report = import_services(db.engine(), path, options)
+        if kind in LOADERS:
+            report = LOADERS[kind](db.engine(), path, options)
         else:
             report = import_places(db.engine(), kind, path, options)
     if report.status == "committed":
