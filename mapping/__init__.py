@@ -24,9 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
     from mapping import display
     from mapping.api import gis
     from mapping.core import assets, db, errors, health, security
-    from mapping.finder import reports, residents
+    from mapping.finder import reports, residents, volunteering
     from mapping.staff import admin, auth, editors, uploads
-    from mapping.wards import councillors
+    from mapping.staff import impact as impact_editors
+    from mapping.wards import councillors, impact
 
     # Pages cannot render without the browser libraries: refuse to start, not answer 500s.
     assets.check_installed()
@@ -39,10 +40,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(assets.bp)
     app.register_blueprint(residents.bp)
     app.register_blueprint(councillors.bp)
+    app.register_blueprint(volunteering.bp)
+    app.register_blueprint(impact.bp)
     app.register_blueprint(gis.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(editors.bp)
+    app.register_blueprint(impact_editors.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)
     from mapping.api import feeds, ogc, openreferral, tiles

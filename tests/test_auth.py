@@ -246,6 +246,14 @@ MATRIX = {
     "editors.edit_service": (302, 302, 302, 400),
     "editors.remove_service": (302, 302, 302, 400),
     "editors.restore_service": (302, 302, 302, 400),
+    "impact_editors.new_opportunity": (302, 302, 302, 400),
+    "impact_editors.edit_opportunity": (302, 302, 302, 400),
+    "impact_editors.remove_opportunity": (302, 302, 302, 400),
+    "impact_editors.restore_opportunity": (302, 302, 302, 400),
+    "impact_editors.new_outcome": (302, 302, 302, 400),
+    "impact_editors.edit_outcome": (302, 302, 302, 400),
+    "impact_editors.remove_outcome": (302, 302, 302, 400),
+    "impact_editors.restore_outcome": (302, 302, 302, 400),
     "admin.add_user": (302, 403, 303, 400),
     "admin.change_user": (302, 403, 303, 400),
     "admin.create_token": (302, 403, 201, 400),
@@ -264,7 +272,8 @@ def test_every_write_route_is_in_the_matrix(app):
 
 def _arguments(endpoint, ids):
     return {"place_id": ids["place"], "report_id": ids["report"], "user_id": ids["user"],
-            "token_id": ids["token"], "service_id": ids["service"]}
+            "token_id": ids["token"], "service_id": ids["service"],
+            "opportunity_id": ids["opportunity"], "outcome_id": ids["outcome"]}
 
 
 def _form(endpoint, ids):
@@ -273,6 +282,16 @@ def _form(endpoint, ids):
         "reports.report": {"reason": "other"},
         "editors.edit_place": {"name": "Renamed", "location_precision": "exact"},
         "editors.new_service": {"name": "Matrix service", "area": "wards"},
+        "impact_editors.new_opportunity": {"title": "Matrix role",
+                                           "apply_url": "https://example.org/m"},
+        "impact_editors.edit_opportunity": {"title": "Renamed role",
+                                            "apply_url": "https://example.org/m"},
+        "impact_editors.new_outcome": {"initiative": "mentors", "period_start": "2026-01-01",
+                                       "period_end": "2026-03-31", "level": "district",
+                                       "sessions_held": ids["n"]},
+        "impact_editors.edit_outcome": {"initiative": "mentors", "period_start": "2025-01-01",
+                                        "period_end": "2025-03-31", "level": "district",
+                                        "sessions_held": ids["n"]},
         "editors.edit_service": {"name": "Renamed service", "area": "wards"},
         "editors.new_place": {"kind": "hub", "name": "Matrix Hub", "lat": "53.6",
                               "lon": "-1.8", "location_precision": "exact"},
@@ -308,8 +327,19 @@ def test_authorisation_matrix(database_url, users, db, who):
                 "INSERT INTO services (id, source, source_id, place_id, name) VALUES "
                 "(gen_random_uuid(), 'test', :key, :p, 'Matrix drop-in') RETURNING id"),
                 {"key": f"s{number}{column}", "p": users["place"]}).scalar()
+            opportunity = connection.execute(text(
+                "INSERT INTO opportunities (id, source, source_id, place_id, title, apply_url) "
+                "VALUES (gen_random_uuid(), 'test', :key, :p, 'Matrix role', "
+                "'https://example.org/m') RETURNING id"),
+                {"key": f"o{number}{column}", "p": users["place"]}).scalar()
+            outcome = connection.execute(text(
+                "INSERT INTO outcomes (initiative_id, period_start, period_end, sessions_held) "
+                "VALUES ('out-and-about', DATE '2020-01-01' + :n, DATE '2020-01-01' + :n, :n) "
+                "RETURNING id"),
+                {"n": number * 10 + column}).scalar()
         ids = {"place": users["place"], "report": report, "user": other.id, "token": token_id,
-               "service": service, "n": f"{number}{column}"}
+               "service": service, "opportunity": opportunity, "outcome": outcome,
+               "n": f"{number}{column}"}
         client = app.test_client()
         if who != "anonymous":
             sign_in(client, f"{who.split()[0]}@kirklees.example")

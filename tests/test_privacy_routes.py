@@ -82,6 +82,23 @@ def homes(demo_data, db, runner, tmp_path):
             assert abs(row[7] - group["longitude"]) < 1e-7
             group.update(place_id=row.id, lsoa_code=row.lsoa_code, easting=row.easting,
                          northing=row.northing, published=(row.shown_lon, row.shown_lat))
+    # Each group offers a way to help, and the officer first gives its home e-mail as the
+    # way to apply (left out: it is private), then a public link; and records its results.
+    path = tmp_path / "help.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "title", "place", "initiative", "apply_email", "apply_url"])
+        for number, group in enumerate(groups):
+            writer.writerow([f"help-{number}", f"Help {group['name']}", group["place_id"],
+                             "out-and-about", group["email"], "https://example.org/help"])
+    result = runner.invoke(main, ["opportunities", str(path), "--source", "homes-help"])
+    assert result.exit_code == 0, result.output
+    with db.begin() as connection:
+        for group in groups:
+            connection.execute(text(
+                "INSERT INTO outcomes (initiative_id, period_start, period_end, place_id, "
+                "people_supported, sessions_held, volunteers) VALUES ('out-and-about', "
+                "'2026-04-01', '2026-06-30', :id, 12, 10, 2)"), {"id": group["place_id"]})
     return groups
 
 
@@ -134,20 +151,25 @@ def in_tile(z: int, x: int, y: int, lon: float, lat: float) -> tuple[float, floa
 
 def tile_leaks(body: bytes, groups, z: int, x: int, y: int) -> list[str]:
     """A vector tile's coordinates are the tile's own: each group's feature must be drawn
-    at its published point, and not nearer its home."""
+    at its published point, and not nearer its home; and no other point feature (an
+    opportunity at the group, say, whose id is not the group's) is drawn at a home."""
     found = []
     by_id = {group["place_id"]: group for group in groups}
-    for layer in mapbox_vector_tile.decode(body).values():
+    for name, layer in mapbox_vector_tile.decode(body).items():
         for feature in layer["features"]:
             group = by_id.get(feature.get("id"))
-            if group is None:
+            if feature["geometry"]["type"] != "Point":
                 continue
             fx, fy = feature["geometry"]["coordinates"]
-            px, py = in_tile(z, x, y, *group["published"])
-            hx, hy = in_tile(z, x, y, group["longitude"], group["latitude"])
-            off_published = math.hypot(fx - px, fy - py)
-            if off_published > 2 and math.hypot(fx - hx, fy - hy) < off_published:
-                found.append(f"{group['name']}: drawn at its home in tile {z}/{x}/{y}")
+            for other in ([group] if group is not None else groups):
+                px, py = in_tile(z, x, y, *other["published"])
+                hx, hy = in_tile(z, x, y, other["longitude"], other["latitude"])
+                off_published = math.hypot(fx - px, fy - py)
+                to_home = math.hypot(fx - hx, fy - hy)
+                if off_published > 2 and (to_home < off_published if group is not None
+                                          else to_home <= 2):
+                    found.append(f"{other['name']}: drawn at its home in {name} tile "
+                                 f"{z}/{x}/{y}")
     return found
 
 
@@ -180,7 +202,15 @@ def public_requests(db, groups) -> list[str]:
             "/openreferral/taxonomy_terms?per_page=500"]
     with db.connect() as connection:
         term = oruk.terms(connection)[0]
+        outcome = connection.execute(text("SELECT min(id) FROM outcomes")).scalar()
     urls.append(f"/openreferral/taxonomy_terms/{term.id}")
+    urls += ["/help-out", "/help-out.json", f"/help-out?postcode={other_postcode}",
+             f"/help-out.json?postcode={other_postcode}&day=MO&age=30",
+             "/help-out.json?lon=-1.6324&lat=53.7046", "/help-out?initiative=out-and-about",
+             "/initiatives", "/initiatives.json", "/initiatives/out-and-about",
+             "/initiatives/out-and-about.json", "/need", "/need.json?measure=out-and-about",
+             "/outcomes.json", "/outcomes.csv", "/edit/outcomes", "/edit/outcomes/new",
+             f"/edit/outcomes/{outcome}"]
     for group in groups:
         pid, lon, lat = group["place_id"], group["longitude"], group["latitude"]
         urls += [f"/?q={group['name']}", f"/places.json?q={group['name']}",
@@ -188,6 +218,12 @@ def public_requests(db, groups) -> list[str]:
                  f"/edit/places/{pid}",
                  f"/api/nearest?lon={lon}&lat={lat}&limit=100",
                  f"/api/nearest?lon={lon}&lat={lat}&kind=mutual_aid_group"]
+        opportunity = oruk.stable_uuid(f"opportunity:homes-help:help-{groups.index(group)}")
+        urls += [f"/help-out/{opportunity}", f"/help-out/{opportunity}.json",
+                 f"/edit/opportunities/{opportunity}",
+                 f"/edit/places/{pid}/opportunities/new",
+                 f"/outcomes.json?ward={group['ward_code']}",
+                 f"/outcomes.csv?ward={group['ward_code']}"]
         service = oruk.stable_uuid(f"service:{pid}")
         urls += [f"/edit/places/{pid}/services/new", f"/edit/services/{service}"]
         urls += [f"/openreferral/services/{service}",

@@ -99,8 +99,10 @@ def edit_place(place_id: int):
                 flash("Saved.")
                 return redirect(url_for("editors.edit_place", place_id=place_id))
         services = store.place_services(connection, place_id)
+        opportunities = store.place_opportunities(connection, place_id)
     return render_template("editors/place.html", place=place, problems=problems,
-                           services=services, precisions=PRECISIONS,
+                           services=services, opportunities=opportunities,
+                           precisions=PRECISIONS,
                            form=request.form), 400 if problems else 200
 
 

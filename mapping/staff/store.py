@@ -187,6 +187,123 @@ def set_service_removed(connection, service_id: str, removed: bool) -> None:
         {"id": service_id, "removed": removed})
 
 
+# -- volunteering opportunities and outcomes (importers/opportunities.py, outcomes.py) ------
+
+OPPORTUNITY_COLUMNS = ("title", "description", "initiative_id", "commitment",
+                       "hours_per_week", "schedule_text", "days", "starts_on", "closes_on",
+                       "minimum_age", "dbs_check", "skills", "accessibility", "apply_url",
+                       "apply_email", "apply_phone")
+
+
+def place_opportunities(connection, place_id: int) -> list:
+    """The place's opportunities, open ones first, then closed, then removed."""
+    return connection.execute(text(
+        "SELECT id, title, closes_on, leaves_on <= assetmap_london_today() AS closed, "
+        "deleted_at IS NOT NULL AS removed FROM opportunities WHERE place_id = :id "
+        "ORDER BY deleted_at NULLS FIRST, leaves_on <= assetmap_london_today() NULLS FIRST, "
+        "title, id"), {"id": place_id}).mappings().all()
+
+
+def opportunity(connection, opportunity_id: str):
+    return connection.execute(text(
+        "SELECT o.*, o.leaves_on <= assetmap_london_today() AS closed, "
+        "p.email AS place_email, p.email_public AS place_email_public, "
+        "p.phone AS place_phone, p.phone_public AS place_phone_public "
+        "FROM opportunities o LEFT JOIN places p ON p.id = o.place_id "
+        "WHERE o.id = CAST(:id AS uuid)"), {"id": opportunity_id}).mappings().first()
+
+
+def initiatives(connection) -> list:
+    return connection.execute(text(
+        "SELECT id, name, target_group FROM initiatives ORDER BY name")).mappings().all()
+
+
+def save_opportunity(connection, opportunity_id: str | None, place_id: int,
+                     values: dict) -> str:
+    """Add (opportunity_id None) or change an opportunity at a place; its id."""
+    columns = [c for c in OPPORTUNITY_COLUMNS if c in values]
+    if opportunity_id is None:
+        return str(connection.execute(text(
+            "WITH k AS (SELECT gen_random_uuid()::text AS key) "
+            "INSERT INTO opportunities (id, source, source_id, place_id, " + ", ".join(columns)
+            + ") SELECT assetmap_uuid('opportunity:editor:' || k.key), 'editor', k.key, "
+            ":place, " + ", ".join(f":{c}" for c in columns) + " FROM k RETURNING id"),
+            {**values, "place": place_id}).scalar_one())
+    connection.execute(text(
+        "UPDATE opportunities SET " + ", ".join(f"{c} = :{c}" for c in columns)
+        + ", updated_at = now() WHERE id = CAST(:id AS uuid) AND ("
+        + " OR ".join(f"{c} IS DISTINCT FROM :{c}" for c in columns) + ")"),
+        {**values, "id": opportunity_id})
+    return opportunity_id
+
+
+def set_opportunity_removed(connection, opportunity_id: str, removed: bool) -> None:
+    connection.execute(text(
+        "UPDATE opportunities SET deleted_at = CASE WHEN :removed THEN now() END, "
+        "updated_at = now() WHERE id = CAST(:id AS uuid) AND (deleted_at IS NULL) = :removed"),
+        {"id": opportunity_id, "removed": removed})
+
+
+OUTCOME_COLUMNS = ("initiative_id", "period_start", "period_end", "place_id", "ward_code",
+                   "people_supported", "sessions_held", "volunteers", "volunteer_hours",
+                   "measure", "better", "measured_people", "score_before", "score_after",
+                   "notes")
+
+
+def outcomes(connection) -> list:
+    """Every recorded outcome, as editors see them (unsuppressed), newest period first."""
+    return connection.execute(text(
+        "SELECT o.*, i.name AS initiative_name, p.name AS place_name, w.name AS ward_name, "
+        "o.deleted_at IS NOT NULL AS removed FROM outcomes o "
+        "JOIN initiatives i ON i.id = o.initiative_id "
+        "LEFT JOIN places p ON p.id = o.place_id "
+        "LEFT JOIN areas w ON w.kind = 'ward' AND w.code = o.ward_code "
+        "ORDER BY o.deleted_at NULLS FIRST, o.period_end DESC, i.name, o.id")).mappings().all()
+
+
+def outcome(connection, outcome_id: int):
+    return connection.execute(text("SELECT * FROM outcomes WHERE id = :id"),
+                              {"id": outcome_id}).mappings().first()
+
+
+def place_exists(connection, place_id: int) -> bool:
+    return bool(connection.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM places WHERE id = :id AND deleted_at IS NULL)"),
+        {"id": place_id}).scalar())
+
+
+def same_outcome(connection, values: dict, outcome_id: int | None) -> int | None:
+    """Another live record of the same initiative, period and place or ward, if any."""
+    return connection.execute(text(
+        "SELECT id FROM outcomes WHERE deleted_at IS NULL AND initiative_id = :initiative_id "
+        "AND period_start = :period_start AND period_end = :period_end "
+        "AND place_id IS NOT DISTINCT FROM :place_id AND ward_code IS NOT DISTINCT FROM "
+        "CAST(:ward_code AS text) AND id IS DISTINCT FROM :id LIMIT 1"),
+        {**values, "id": outcome_id}).scalar()
+
+
+def save_outcome(connection, outcome_id: int | None, values: dict, recorded_by: str) -> int:
+    columns = list(OUTCOME_COLUMNS)
+    if outcome_id is None:
+        return connection.execute(text(
+            "INSERT INTO outcomes (" + ", ".join(columns) + ", recorded_by) VALUES ("
+            + ", ".join(f":{c}" for c in columns) + ", :by) RETURNING id"),
+            {**values, "by": recorded_by}).scalar_one()
+    connection.execute(text(
+        "UPDATE outcomes SET " + ", ".join(f"{c} = :{c}" for c in columns)
+        + ", updated_at = now() WHERE id = :id AND ("
+        + " OR ".join(f"{c} IS DISTINCT FROM :{c}" for c in columns) + ")"),
+        {**values, "id": outcome_id})
+    return outcome_id
+
+
+def set_outcome_removed(connection, outcome_id: int, removed: bool) -> None:
+    connection.execute(text(
+        "UPDATE outcomes SET deleted_at = CASE WHEN :removed THEN now() END, updated_at = now() "
+        "WHERE id = :id AND (deleted_at IS NULL) = :removed"),
+        {"id": outcome_id, "removed": removed})
+
+
 def add_report(connection, place_id: int, reason: str, details: str | None) -> None:
     """A resident's report that a listing is wrong."""
     connection.execute(text(
@@ -289,7 +406,7 @@ def change_user(connection, user_id: int, *, role: str | None, active: str | Non
 
 # The rows an audit entry may snapshot, by table and key; secrets are never copied.
 AUDITED = {"places": "id", "users": "id", "listing_reports": "id", "api_tokens": "id",
-           "services": "id"}
+           "services": "id", "opportunities": "id", "outcomes": "id"}
 
 
 def add_audit(connection, *, user_id, actor: str, action: str, table: str, record_id,

@@ -3,6 +3,8 @@ ward and priority neighbourhood with its places, profile, download and printable
 Each page has a JSON twin at the same address with `.json` on the end."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import (
     Blueprint,
     abort,
@@ -13,13 +15,14 @@ from flask import (
     url_for,
 )
 
-from layers import profiles
+from layers import profiles, volunteering
 from layers.kinds import HUB, KINDS
 from mapping import queries
 from mapping.core import db
 from mapping.core.security import allow_inline_scripts
 from mapping.display import KIND_LABELS, KIND_SINGULAR, map_config, walking_distance
 from mapping.finder.residents import place_url_template
+from mapping.finder.volunteering import when_text
 from mapping.wards import printmap
 
 bp = Blueprint("councillors", __name__)
@@ -150,10 +153,28 @@ def load_area(kind: str, code: str, *, with_profile: bool = True) -> dict | None
         area["places"] = queries.area_places(connection, kind, code)
         area["profile"] = profiles.area_profile(connection, kind, code) if with_profile else None
         area["demo"] = queries.is_demo(connection)
+        if kind == "ward":
+            area.update(volunteering_of_ward(connection, code))
     counts = {k: sum(1 for p in area["places"] if p["kind"] == k) for k in KINDS}
     area["counts"] = counts
     area["per_1000"] = queries.per_1000(len(area["places"]), area["population"])
     return area
+
+
+def volunteering_of_ward(connection, code: str) -> dict:
+    """"I'm in" in the ward: its open opportunities, its places with none, its small areas
+    ranked by need (for everyone and each initiative) and its outcomes."""
+    version = connection.execute(queries.DATA_VERSION).scalar()
+    need = {volunteering.EVERYONE: volunteering.need(connection, version, ward=code)}
+    for item in volunteering.initiatives(connection):
+        need[item["id"]] = volunteering.need(connection, version, item["id"], ward=code)
+    outcomes = volunteering.outcomes(connection, ward=code)
+    return {"opportunities": volunteering.find(connection, volunteering.HelpFilter(),
+                                               ward=code, limit=1000),
+            "places_without_opportunities": volunteering.places_without(connection, code),
+            "need": need, "need_titles": volunteering.measures(connection),
+            "lsoas_in_district": len(volunteering.need(connection, version)),
+            "outcomes": outcomes, "outcome_totals": volunteering.totals(outcomes)}
 
 
 def area_links(kind: str, code: str) -> dict:
@@ -176,7 +197,8 @@ def area_page(kind: str, code: str):
         abort(404, description=f"There is no {noun} with the code {code}.")
     links = area_links(kind, code)
     if as_json:
-        return jsonify({**{k: v for k, v in area.items() if k != "demo"}, "links": links})
+        return jsonify(jsonable({**{k: v for k, v in area.items() if k != "demo"},
+                                 "links": links}))
     config = map_config(
         area={"kind": kind, "code": code, "name": area["name"], "geometry": area["geometry"]},
         overlapping=[{"code": o["code"], "name": o["name"], "geometry": o["geometry"]}
@@ -190,7 +212,21 @@ def area_page(kind: str, code: str):
               for g in (area["profile"] or {}).get("gaps", [])],
         place=place_url_template())
     return render_template(f"councillors/{kind}.html", area=area, links=links,
-                           labels=KIND_LABELS, demo=area["demo"], config=config, noun=noun)
+                           labels=KIND_LABELS, demo=area["demo"], config=config, noun=noun,
+                           when_text=when_text, threshold=volunteering.SUPPRESSED_BELOW)
+
+
+def jsonable(value):
+    """Dates as ISO 8601 and decimals as numbers, all the way down."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
 
 
 @bp.get("/wards/<code>/map.html")

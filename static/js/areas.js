@@ -1,5 +1,5 @@
 /* Maps on the councillors' and place pages, each an enhancement of a page that is whole
-   without it: the wards choropleth (/wards), one ward or neighbourhood with its places
+   without it: the wards choropleth (/wards), need by LSOA (/need), one ward or neighbourhood with its places
    (/wards/{code}, /neighbourhoods/{code}) and one place (/places/{id}). */
 (function () {
   "use strict";
@@ -12,10 +12,11 @@
   var BOUNDARY = { color: "#0b0c0c", weight: 3, fill: false };
   var OVERLAP = { color: "#b35900", weight: 2, dashArray: "6 4", fillColor: "#b35900", fillOpacity: 0.12 };
 
-  function wards() {
+  /* Areas shaded by a figure (config.values, by feature id), each a link to its page. */
+  function choropleth(feed, link) {
     // Half zoom steps let the district fill the frame; the shading hides any tile seams.
     var map = AM.createMap(element, config, { zoomSnap: 0.5 }).setView([53.645, -1.78], 11);
-    AM.fetchJSON(config.feeds.wards + "?properties=name").then(function (collection) {
+    AM.fetchJSON(feed + "?properties=name").then(function (collection) {
       var layer = L.geoJSON(collection, {
         style: function (feature) {
           var value = config.values[feature.id] || {};
@@ -31,9 +32,10 @@
           path.bindTooltip(AM.el("span", {}, [
             AM.el("strong", { text: value.name || feature.properties.name }), " " + figure
           ]), { sticky: true });
-          path.on("click", function () {
-            window.location.href = config.ward.replace("{code}", encodeURIComponent(feature.id));
-          });
+          var target = value.url || (link && link.replace("{code}", encodeURIComponent(feature.id)));
+          if (target) {
+            path.on("click", function () { window.location.href = target; });
+          }
           path.on("mouseover", function () { path.setStyle({ weight: 4 }); });
           path.on("mouseout", function () { path.setStyle({ weight: 1.5 }); });
         }
@@ -42,10 +44,14 @@
       element.setAttribute("data-shown", String(collection.features.length));
       AM.ready(element);
     }, function () {
-      AM.setStatus("The ward boundaries could not be loaded just now. The table below has every figure.");
+      AM.setStatus("The boundaries could not be loaded just now. The table below has every figure.");
       AM.ready(element);
     });
   }
+
+  function wards() { choropleth(config.feeds.wards, config.ward); }
+
+  function need() { choropleth(config.feeds.lsoas, null); }
 
   function area() {
     var map = AM.createMap(element, config);
@@ -103,7 +109,7 @@
     AM.ready(element);
   }
 
-  var modes = { wards: wards, area: area, place: place };
+  var modes = { wards: wards, need: need, area: area, place: place };
   var mode = modes[element.getAttribute("data-map")];
   if (mode) mode();
 })();
