@@ -9,6 +9,7 @@ as demo (places.source and import_runs.source 'demo'), and `remove()` takes them
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from collections import defaultdict
@@ -22,6 +23,7 @@ from sqlalchemy import text
 from importers import VERSION as IMPORTER_VERSION
 from importers import schedules
 from importers.base import Options
+from importers.opportunities import days_of
 from layers.kinds import (
     COMMUNITY_ASSET,
     HUB,
@@ -322,6 +324,8 @@ def generate_places(connection, seed: int = 20261123) -> dict:
     # A generator of its own, so the places stay the same whatever the services do.
     counts["services"] = _services(connection, random.Random(seed + 1), places, ids)
     schedules.refresh(connection)
+    counts["volunteering opportunities"], counts["outcome records"] = _volunteering(
+        connection, random.Random(seed + 2), places, ids)
     return dict(counts)
 
 
@@ -430,6 +434,116 @@ def _services(connection, rng, places, ids) -> int:
     return len(rows)
 
 
+# "I'm in": the ways to help at the demo's places, as (title, what you would do,
+# commitment, hours a week, when, minimum age, DBS check, skills, days from today to the
+# closing date or None). Out and About and MENtors places recruit for their initiative.
+OUT_AND_ABOUT_ROLES = [
+    ("Walking buddy", ("Walk with an older neighbour who would like company to get out: to "
+     "the park, the shops or a group."), "regular", 2, "Tuesdays 10am-12pm", 18, True,
+     ["listening", "walking"], 60),
+    ("Befriending visitor", "Visit an older person at home for a cup of tea and a chat.",
+     "regular", 1, "Thursdays 2-3pm", 18, True, ["listening", "patience"], None),
+    ("Tea and chat host", "Welcome people to the weekly tea afternoon and help set up.",
+     "flexible", None, "", 16, False, ["hosting", "baking"], None),
+]
+MENTOR_ROLES = [
+    ("Mentor a young man", ("An hour a week with a young man aged 16 to 25: listening, "
+     "advice and doing things together. Training is given."), "regular", 1,
+     "Wednesdays 6-7pm", 25, True, ["listening", "mentoring"], 90),
+    ("Activity volunteer", "Help run football, cooking and trips for the MENtors group.",
+     "regular", 2, "Saturdays 10am-12pm", 18, True, ["sport", "cooking"], None),
+]
+GENERAL_ROLES = [
+    ("Food bank driver", "Collect donations from supermarkets and deliver parcels.",
+     "flexible", None, "", 21, False, ["driving"], None),
+    ("Garden volunteer", "Help keep the community garden growing.", "regular", 3,
+     "Saturdays 9am-12pm", 14, False, ["gardening"], 120),
+    ("Repair cafe fixer", "Mend bikes, lamps and clothes at the next repair cafe.", "one-off",
+     None, "", 16, False, ["repairs", "sewing"], None),
+    ("Digital helper", "Help people get online: phones, e-mail, forms.", "regular", 2,
+     "Mondays 1-3pm", 16, False, ["computers", "patience"], 45),
+]
+# Results per quarter: (measure, which way is better, typical score before, after).
+MEASURES = {
+    "out-and-about": ("UCLA 3-item loneliness scale (3 to 9)", "lower", 7.2, 5.6),
+    "mentors": ("Short Warwick-Edinburgh Mental Wellbeing Scale (7 to 35)", "higher", 19.5,
+                23.0),
+}
+
+
+def _volunteering(connection, rng, places, ids) -> tuple[int, int]:
+    """Opportunities at the demo's places, and a year of results for both initiatives at
+    each of their places, some small enough to be shown as "fewer than 5"."""
+    today = connection.execute(text("SELECT assetmap_london_today()")).scalar_one()
+    rows, initiative_places = [], {"out-and-about": [], "mentors": []}
+    for place in places:
+        if place["kind"] != COMMUNITY_ASSET.id:
+            continue
+        if place["name"].startswith("Out and About"):
+            roles, initiative = OUT_AND_ABOUT_ROLES, "out-and-about"
+        elif place["name"].startswith("MENtors"):
+            roles, initiative = MENTOR_ROLES, "mentors"
+        elif rng.random() < 0.2:
+            roles, initiative = [rng.choice(GENERAL_ROLES)], None
+        else:
+            continue
+        if initiative:
+            initiative_places[initiative].append(ids[place["source_id"]])
+        for number, (title, description, commitment, hours, when, age, dbs, skills,
+                     closes_in) in enumerate(roles):
+            starts = today + dt.timedelta(days=rng.randint(5, 40)) \
+                if commitment == "one-off" else None
+            rows.append({
+                "source_id": f"{place['source_id']}-role-{number + 1}",
+                "place": ids[place["source_id"]], "initiative": initiative, "title": title,
+                "description": description, "commitment": commitment, "hours": hours,
+                "schedule": when or None, "days": days_of(when, commitment, starts),
+                "starts": starts, "age": age, "dbs": dbs, "skills": skills,
+                "closes": None if closes_in is None else today + dt.timedelta(
+                    days=closes_in + rng.randint(0, 30)),
+                "url": f"{place['website']}/volunteer"})
+    connection.execute(text(
+        "INSERT INTO opportunities (id, source, source_id, place_id, initiative_id, title, "
+        "description, commitment, hours_per_week, schedule_text, days, starts_on, closes_on, "
+        "minimum_age, dbs_check, skills, apply_url) VALUES (assetmap_uuid('opportunity:' || "
+        ":source || ':' || :source_id), :source, :source_id, :place, :initiative, :title, "
+        ":description, :commitment, :hours, :schedule, :days, :starts, :closes, :age, :dbs, "
+        ":skills, :url)"), [{**row, "source": SOURCE} for row in rows])
+    # The last four whole quarters.
+    quarter = (today.month - 1) // 3
+    end = dt.date(today.year, quarter * 3 + 1, 1) - dt.timedelta(days=1)
+    periods = []
+    for _ in range(4):
+        start = dt.date(end.year, end.month - 2, 1)
+        periods.append((start, end))
+        end = start - dt.timedelta(days=1)
+    outcomes = []
+    for initiative, where in initiative_places.items():
+        measure, better, before, after = MEASURES[initiative]
+        for age, (start, end) in enumerate(reversed(periods)):
+            for place_id in where:
+                # Growing over the year; a few places have fewer than five people.
+                people = rng.randint(2, 9) + age * rng.randint(1, 4)
+                measured = max(0, people - rng.randint(0, 3))
+                sessions, volunteers = rng.randint(6, 13), rng.randint(2, 8)
+                outcomes.append({
+                    "initiative": initiative, "start": start, "end": end, "place": place_id,
+                    "people": people, "sessions": sessions, "volunteers": volunteers,
+                    "hours": volunteers * rng.randint(8, 20),
+                    "measure": measure if measured else None,
+                    "better": better if measured else None, "measured": measured or None,
+                    "before": round(before + rng.uniform(-0.6, 0.6), 1) if measured else None,
+                    "after": round(after + rng.uniform(-0.6, 0.6) + (age * 0.1 if better ==
+                                   "higher" else -age * 0.1), 1) if measured else None})
+    connection.execute(text(
+        "INSERT INTO outcomes (initiative_id, period_start, period_end, place_id, "
+        "people_supported, sessions_held, volunteers, volunteer_hours, measure, better, "
+        "measured_people, score_before, score_after, recorded_by) VALUES (:initiative, "
+        ":start, :end, :place, :people, :sessions, :volunteers, :hours, "
+        ":measure, :better, :measured, :before, :after, :source)"), [{**o, "source": SOURCE} for o in outcomes])
+    return len(rows), len(outcomes)
+
+
 def remove(connection) -> dict:
     """Delete every generated place (their details and links go with them) and nothing
     else; note it, so `assetmap demo` does not bring them back. {kind: count removed}."""
@@ -437,8 +551,13 @@ def remove(connection) -> dict:
         "WITH gone AS (DELETE FROM places WHERE source = :source RETURNING kind) "
         "SELECT kind, count(*) FROM gone GROUP BY kind ORDER BY kind"),
         {"source": SOURCE}).all())
-    # Services at the places went with them; these are the ones at no place.
+    # Services, opportunities and outcomes at the places went with them; these are the
+    # ones at no place.
     connection.execute(text("DELETE FROM services WHERE source = :source"), {"source": SOURCE})
+    connection.execute(text("DELETE FROM opportunities WHERE source = :source"),
+                       {"source": SOURCE})
+    connection.execute(text("DELETE FROM outcomes WHERE recorded_by = :source"),
+                       {"source": SOURCE})
     connection.execute(text("DELETE FROM organisations WHERE source = :source"),
                        {"source": SOURCE})
     schedules.refresh(connection)
