@@ -263,6 +263,18 @@ class Importer:
             count += 1
         return count
 
+    def refuse_repeated_ids(self, connection, why: str = "") -> int:
+        """Refuse each staged row whose `source_id` an earlier row has, naming that row
+        (`why` says what a made-up id is made of)."""
+        return self.refuse(connection, f"""
+            SELECT row_number, 'source_id' AS field,
+                   'the id ' || quote_literal(source_id) || ' is also on row '
+                   || first_row || :why AS reason
+              FROM (SELECT row_number, source_id,
+                           min(row_number) OVER (PARTITION BY source_id) AS first_row
+                      FROM {STAGE} WHERE source_id IS NOT NULL) d
+             WHERE row_number > first_row""", {"why": why})
+
     def find_places(self, connection) -> None:
         """Each staged row's place (`place_ref` into `place_id`): its number, else its id
         in its own file, else its name; a reference that finds several places at the same

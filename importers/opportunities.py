@@ -25,21 +25,53 @@ from importers.base import STAGE, Importer, Options
 from importers.fields import Field, column_notes, match_columns, read_fields
 from importers.services import age
 from importers.staging import pg_array, pg_bool
+from layers.vds import SLOT
 from layers.volunteering import COMMITMENT_WORDS
 
 DAYS = schedules.DAYS
 
 
+# The Volunteering Data Standard's `commitment` is free text ("One evening per week,
+# 3-hour shift"): these words in it say which of the three kinds it is.
+COMMITMENT_PHRASES = (
+    ("one-off", re.compile(r"\b(one[- ]?off|once|one day|single (day|event)|on the day)\b")),
+    ("flexible", re.compile(r"\b(flexible|whenever|any ?time|ad[- ]hoc|as and when)\b")),
+    ("regular", re.compile(r"\b(per|a|each|every) (week|fortnight|month|evening|morning|"
+                           r"afternoon|day)\b|\b(weekly|fortnightly|monthly|regular|"
+                           r"ongoing)\b")),
+)
+
+
 def commitment(raw) -> str | None:
-    """one-off, regular or flexible, from the words people use for them."""
+    """one-off, regular or flexible, from the words people use for them, or from the
+    standard's free-text commitment ("Half a day per week" is regular)."""
     cell = values.text(raw)
     if cell is None:
         return None
     key = re.sub(r"[^a-z]", "", cell.lower())
-    if key not in COMMITMENT_WORDS:
-        raise values.Invalid(f"{cell!r} is not a time commitment: write one-off, regular or "
-                             f"flexible")
-    return COMMITMENT_WORDS[key]
+    if key in COMMITMENT_WORDS:
+        return COMMITMENT_WORDS[key]
+    for kind, phrase in COMMITMENT_PHRASES:
+        if phrase.search(cell.lower()):
+            return kind
+    raise values.Invalid(f"{cell!r} is not a time commitment: write one-off, regular or "
+                         f"flexible (or words such as \"one evening per week\")")
+
+
+def dbs(raw) -> bool | None:
+    """yes/no, or the standard's requirements: a list holding DBSCheck ("DBS Check", or its
+    IRI) means a check is needed."""
+    try:
+        return values.boolean(raw)
+    except values.Invalid:
+        items = values.text_list(raw) or []
+        squashed = [re.sub(r"[^a-z]", "", item.lower().rsplit("/", 1)[-1]) for item in items]
+        if any(item in ("dbscheck", "dbs", "dbsrequired") for item in squashed):
+            return True
+        if all(item in VDS_REQUIREMENTS for item in squashed):
+            return False
+        raise values.Invalid(f"{raw!r} is not yes or no, nor a list of the Volunteering Data "
+                             f"Standard's requirements (such as DBSCheck)") from None
 
 
 def hours(raw) -> float | None:
@@ -57,11 +89,20 @@ def phone(raw) -> str | None:
     return cell
 
 
+# The standard's other requirements, squashed (requirement.ttl): none of them is a DBS check.
+VDS_REQUIREMENTS = {re.sub(r"[^a-z]", "", name.lower()) for name in (
+    "IDCheck", "PhysicalStamina", "OutdoorWorkAbility", "PersonalPreparedness",
+    "LocalRoadsFacilitiesKnowledge", "DiverseNeedsAwareness", "LocalSupportServicesAwareness",
+    "PersonalEquipment", "TransportMobilityAssets", "SpecialistUsefulAssets", "none")}
+
+
 def days_of(schedule: str | None, kind: str | None, starts: dt.date | None) -> list[str]:
-    """The weekdays an opportunity happens on: a one-off's date, else its schedule's days."""
+    """The weekdays an opportunity happens on: a one-off's date, else its schedule's days
+    (as opening hours are read, or the standard's week slots such as MondayAfternoon)."""
     if kind == "one-off" and starts is not None:
         return [DAYS[starts.weekday()]]
     found = {d[-2:] for rule in schedules.parse(schedule).rules for d in rule.byday}
+    found |= {match.group(1)[:2].upper() for match in SLOT.finditer(schedule or "")}  # MondayMorning
     return [d for d in DAYS if d in found]
 
 
@@ -82,29 +123,34 @@ OPPORTUNITY_FIELDS = (
                                       "campaign"), column="initiative",
           help="Out and About, MENtors, ...: by name or id"),
     Field("commitment", commitment, ("time_commitment", "commitment_type", "frequency",
-                                     "type_of_commitment"), column="commitment",
+                                     "type_of_commitment", "role_commitment"),
+          column="commitment",
           help="one-off, regular or flexible"),
     Field("hours_per_week", hours, ("hours", "hours_a_week", "time_per_week"),
           column="hours_per_week", sql_type="numeric"),
     Field("schedule", values.text, ("when", "times", "sessions", "schedule_text",
-                                    "availability"), column="schedule_text"),
+                                    "availability", "time", "session_time"),
+          column="schedule_text"),
     Field("start_date", values.date, ("starts", "start", "date", "event_date", "starts_on"),
           column="starts_on", sql_type="date"),
     Field("closing_date", values.date, ("closes", "closing", "deadline",
-                                        "application_deadline", "end_date", "closes_on"),
+                                        "application_deadline", "end_date", "closes_on",
+                                        "publish_end", "publish_end_date"),
           column="closes_on", sql_type="date"),
-    Field("minimum_age", age, ("min_age", "age_from", "minimum_volunteer_age"),
+    Field("minimum_age", age, ("min_age", "age_from", "minimum_volunteer_age",
+                               "role_minimum_age"),
           column="minimum_age", sql_type="integer"),
-    Field("dbs_check", values.boolean, ("dbs", "dbs_required", "dbs_check_required",
-                                        "background_check"), column="dbs_check",
+    Field("dbs_check", dbs, ("dbs", "dbs_required", "dbs_check_required",
+                                 "background_check", "requirement", "requirements"),
+          column="dbs_check",
           sql_type="boolean"),
-    Field("skills", values.lower_text_list, ("skills_wanted", "skills_needed",
+    Field("skills", values.lower_text_list, ("skill", "skills_wanted", "skills_needed",
                                              "skills_required"), column="skills",
           sql_type="text[]"),
     Field("accessibility", values.text, ("access", "accessibility_notes"),
           column="accessibility"),
-    Field("apply_url", values.url, ("url", "link", "apply_link", "application_url",
-                                    "website"), column="apply_url"),
+    Field("apply_url", values.url, ("apply_link", "url", "link",
+                                    "application_url", "website"), column="apply_url"),
     Field("apply_email", values.email, ("email", "contact_email", "e_mail"),
           column="apply_email", help="published: a public address only"),
     Field("apply_phone", phone, ("phone", "telephone", "contact_phone"), column="apply_phone",
@@ -226,14 +272,8 @@ class OpportunityImporter(Importer):
     # --- set-based checks --------------------------------------------------------------
 
     def check(self, connection) -> None:
-        self.refuse(connection, f"""
-            SELECT row_number, 'source_id' AS field,
-                   'the id ' || quote_literal(source_id) || ' is also on row ' || first_row
-                   AS reason
-              FROM (SELECT row_number, source_id,
-                           min(row_number) OVER (PARTITION BY source_id) AS first_row
-                      FROM {STAGE} WHERE source_id IS NOT NULL) d
-             WHERE row_number > first_row""")
+        self.refuse_repeated_ids(
+            connection, " (the same title at the same place)" if self.derived_ids else "")
         if "place" in self.mapped:
             self.find_places(connection)
         if "organisation" in self.mapped:

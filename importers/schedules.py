@@ -98,6 +98,12 @@ def _times(match: re.Match) -> tuple[dt.time, dt.time] | None:
     # "1-4" with no am/pm: afternoon sessions, not 1 in the morning.
     if not has_half and opens.hour < 7 and closes.hour < 12 and opens < closes:
         opens, closes = opens.replace(hour=opens.hour + 12), closes.replace(hour=closes.hour + 12)
+    # "1-3pm": the afternoon of the closing time's half of the day applies to both, unless
+    # that would put the opening after the closing ("11-1pm" opens at 11 in the morning).
+    open_half = any(h in open_text for h in ("am", "pm", "a.m", "p.m"))
+    if (not open_half and "p" in close_text and opens.hour < 12
+            and opens.replace(hour=opens.hour + 12) < closes):
+        opens = opens.replace(hour=opens.hour + 12)
     if closes <= opens:
         return None
     return opens, closes

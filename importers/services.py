@@ -261,15 +261,8 @@ class ServiceImporter(Importer):
     # --- set-based checks --------------------------------------------------------------
 
     def check(self, connection) -> None:
-        same = " (the same name at the same place)" if self.derived_ids else ""
-        self.refuse(connection, f"""
-            SELECT row_number, 'source_id' AS field,
-                   'the id ' || quote_literal(source_id) || ' is also on row '
-                   || first_row || :same AS reason
-              FROM (SELECT row_number, source_id,
-                           min(row_number) OVER (PARTITION BY source_id) AS first_row
-                      FROM {STAGE} WHERE source_id IS NOT NULL) d
-             WHERE row_number > first_row""", {"same": same})
+        self.refuse_repeated_ids(
+            connection, " (the same name at the same place)" if self.derived_ids else "")
         if "place" in self.mapped:
             self.find_places(connection)
         if "area_wards" in self.mapped:

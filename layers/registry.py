@@ -189,6 +189,7 @@ NEED_FIELDS = (
           "Deprivation weight: (11 - IMD decile) / 10"),
     Field("need_score", "n.need_score", "integer",
           "Need without provision: residents not covered x deprivation weight"),
+    Field("updated_at", "n.updated_at", "date-time", "Boundary last updated"),
 )
 NEED_TILE_FIELDS = ("lsoa_code", "measure", "need_score", "imd_decile")
 

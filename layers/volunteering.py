@@ -130,6 +130,15 @@ def opportunity(connection, opportunity_id: str) -> dict | None:
     return dict(row) if row else None
 
 
+def all_open(connection) -> list[dict]:
+    """Every open opportunity with its place's public address and point (for the
+    Volunteering Data Standard's JSON-LD), closing soonest first."""
+    return [dict(r) for r in connection.execute(text(
+        OPPORTUNITY.text.replace("WHERE v.id = CAST(:id AS uuid)",
+                                 "ORDER BY v.closes_on NULLS LAST, lower(v.title), v.id")
+    )).mappings()]
+
+
 SKILLS = text("""
     SELECT skill, count(*) FROM published_opportunities v, unnest(v.skills) AS skill
      GROUP BY skill ORDER BY skill

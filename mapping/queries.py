@@ -336,6 +336,7 @@ IN_DISTRICT = text(f"""
 """)
 
 DATA_VERSION = text("SELECT version FROM published_version")
+PUBLISHED_CHANGED = text("SELECT changed_at FROM published_version")
 
 # The demo's run loads its postcodes too.
 POSTCODE_STATUS = text("""

@@ -30,7 +30,9 @@ class Page(HTMLParser):
             self.assets.append(attrs["href"])
         if tag == "link" and attrs.get("rel") == "alternate":
             self.alternate = attrs["href"]
-        if tag == "li" and "result" in (attrs.get("class") or "").split():
+        # Places in a list of results (an opportunity's result has its UUID, not a number).
+        if (tag == "li" and "result" in (attrs.get("class") or "").split()
+                and "opportunity" not in attrs["class"].split()):
             self.result_ids.append(int(attrs["data-id"]))
 
     def handle_data(self, data):
@@ -252,7 +254,9 @@ def test_a_ward_page_lists_its_places_neighbourhoods_and_downloads(client, demo_
     count = scalar(db, "SELECT count(*) FROM places WHERE ward_code = :c AND deleted_at IS NULL",
                    c=code)
     assert f'data-count="{count}"' in html
-    assert html.count('href="/places/') == count
+    # Each place once in the list of places (the I'm in sections below link some again).
+    listing = html[html.index('id="places-heading"'):html.index('id="help-heading"')]
+    assert listing.count('href="/places/') == count
     assert f"/layers/places.csv?ward={code}" in html
     assert f"/wards/{code}/map.html" in html
     assert 'media="print"' in html

@@ -204,7 +204,7 @@ def public_requests(db, groups) -> list[str]:
         term = oruk.terms(connection)[0]
         outcome = connection.execute(text("SELECT min(id) FROM outcomes")).scalar()
     urls.append(f"/openreferral/taxonomy_terms/{term.id}")
-    urls += ["/help-out", "/help-out.json", f"/help-out?postcode={other_postcode}",
+    urls += ["/help-out", "/help-out.json", "/help-out.jsonld", f"/help-out?postcode={other_postcode}",
              f"/help-out.json?postcode={other_postcode}&day=MO&age=30",
              "/help-out.json?lon=-1.6324&lat=53.7046", "/help-out?initiative=out-and-about",
              "/initiatives", "/initiatives.json", "/initiatives/out-and-about",
@@ -220,6 +220,7 @@ def public_requests(db, groups) -> list[str]:
                  f"/api/nearest?lon={lon}&lat={lat}&kind=mutual_aid_group"]
         opportunity = oruk.stable_uuid(f"opportunity:homes-help:help-{groups.index(group)}")
         urls += [f"/help-out/{opportunity}", f"/help-out/{opportunity}.json",
+                 f"/help-out/{opportunity}.jsonld",
                  f"/edit/opportunities/{opportunity}",
                  f"/edit/places/{pid}/opportunities/new",
                  f"/outcomes.json?ward={group['ward_code']}",

@@ -21,6 +21,11 @@ T = dt.time
     ("weekends 10-4", [("WEEKLY", ("SA", "SU"), T(10), T(16))]),
     ("daily 8am-8pm", [("WEEKLY", ("MO", "TU", "WE", "TH", "FR", "SA", "SU"), T(8), T(20))]),
     ("Wednesdays 1-3", [("WEEKLY", ("WE",), T(13), T(15))]),
+    # The closing time's pm holds for an opening time written without one.
+    ("Mondays 1-3pm", [("WEEKLY", ("MO",), T(13), T(15))]),
+    ("Thursday 6-7pm", [("WEEKLY", ("TH",), T(18), T(19))]),
+    ("Tue 9-5pm", [("WEEKLY", ("TU",), T(9), T(17))]),
+    ("Wed 11-1pm", [("WEEKLY", ("WE",), T(11), T(13))]),
     ("Fri-Mon 10-2", [("WEEKLY", ("MO", "FR", "SA", "SU"), T(10), T(14))]),
     ("1st Sat of the month", [("MONTHLY", ("1SA",), None, None)]),
     ("First Tuesday of the month 10am-12pm", [("MONTHLY", ("1TU",), T(10), T(12))]),

@@ -405,3 +405,51 @@ def test_the_help_out_finder_filters_as_the_rows_say(demo_data, db, client, tmp_
     page = client.get("/help-out", query_string={"skill": "driving", "q": "Finder"}
                       ).get_data(as_text=True)
     assert "Finder role 1" in page and "Finder role 4" in page and "Finder role 0" not in page
+
+
+def test_a_file_in_the_volunteering_data_standards_terms_loads_and_is_published_in_them(
+        real_groups, db, client, tmp_path):  # noqa: F811
+    """Columns named as the standard names them (applyLink, minimumAge, requirement,
+    skill, commitment as free text, week slots, publishEnd), and the same opportunity
+    back as the standard's JSON-LD: an Activity with a Role and a Session."""
+    _, found = real_groups
+    group = found[0]
+    closes = (TODAY + timedelta(days=30)).isoformat()
+    path = tmp_path / "standard.json"
+    path.write_text(json.dumps([{
+        "id": "vds-1", "title": "Outreach volunteer", "place": str(group.id),
+        "description": "Talk to people at the weekly drop-in.",
+        "commitment": "One evening per week, 3-hour shift", "time": "ThursdayEvening",
+        "minimumAge": "18", "requirement": ["DBSCheck", "IDCheck"],
+        "skill": ["Communication", "Empathy and compassion"],
+        "applyLink": "https://example.org/outreach", "publishEnd": closes}]))
+    report = load(db, path, source="standard")
+    assert report.status == "committed", report.lines()
+    assert "applyLink" in " ".join(report.notes)
+    key = opportunity_id("standard", "vds-1")
+    record = client.get(f"/help-out/{key}.json").get_json()
+    assert (record["commitment"], record["days"], record["minimum_age"], record["dbs_check"],
+            record["skills"], record["closing_date"]) == (
+        "regular", ["TH"], 18, True, ["communication", "empathy and compassion"], closes)
+
+    response = client.get(f"/help-out/{key}.jsonld")
+    assert response.mimetype == "application/ld+json"
+    activity = response.get_json()
+    assert activity["@context"] == "https://api.volunteeringdata.io/context/v1"
+    assert (activity["type"], activity["title"], activity["publishEnd"]) == (
+        "Activity", "Outreach volunteer", closes)
+    (role,) = activity["role"]
+    assert (role["type"], role["minimumAge"], role["requirement"], role["applyLink"],
+            role["allowsRemoteParticipation"]) == (
+        "Role", "18", ["https://ns.volunteeringdata.io/DBSCheck"],
+        "https://example.org/outreach", False)
+    assert role["commitment"].startswith("Regular")
+    (session,) = activity["session"]
+    assert session["time"] == ["https://ns.volunteeringdata.io/ThursdayEvening"]
+    shown = rows(db, "SELECT ST_X(public_point), ST_Y(public_point) FROM places "
+                     "WHERE id = :id", id=group.id)[0]
+    location = session["location"]
+    assert math.dist((location["longitude"], location["latitude"]), shown) < 1e-5
+    listed = client.get("/help-out.jsonld").get_json()
+    assert listed["conformsTo"] == "https://ns.volunteeringdata.io/"
+    assert [a["id"] for a in listed["graph"]] == [activity["id"]]

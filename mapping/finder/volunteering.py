@@ -5,11 +5,21 @@ location") and each opportunity's page, which says how to say "I'm in". Each has
 twin."""
 from __future__ import annotations
 
+import json
 import math
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 
-from layers import volunteering
+from layers import vds, volunteering
 from layers.errors import QueryError
 from layers.query import parse_age
 from mapping import postcode_search, queries
@@ -176,3 +186,47 @@ def opportunity(opportunity_id):
     return render_template("residents/opportunity.html", o=row, apply_url=apply_url,
                            when=when_text(row), place_label=KIND_SINGULAR[row["place_kind"]],
                            demo=demo)
+
+
+# -- the Volunteering Data Standard (JSON-LD) ----------------------------------------------
+
+JSON_LD = "application/ld+json"
+
+
+def _activity(row: dict) -> dict:
+    row = {**row, "commitment_text": when_text(row)}
+    return vds.activity(
+        row, url_for("helpout.opportunity", opportunity_id=row["id"], _external=True),
+        url_for("residents.place", place_id=row["place_id"], _external=True))
+
+
+def _licence() -> str:
+    words = current_app.extensions["assetmap.settings"].data_licence
+    return "OGL-UK-3.0" if "Open Government Licence" in words else words
+
+
+@bp.get("/help-out.jsonld")
+def standard_list():
+    """Every open opportunity as the Volunteering Data Standard publishes them."""
+    with db.read_engine().connect() as connection:
+        rows = volunteering.all_open(connection)
+        changed = connection.execute(queries.PUBLISHED_CHANGED).scalar()
+    settings = current_app.extensions["assetmap.settings"]
+    document = vds.collection([_activity(r) for r in rows], settings.data_attribution,
+                              _licence(), changed.isoformat())
+    return Response(vds_dumps(document), mimetype=JSON_LD)
+
+
+@bp.get("/help-out/<uuid:opportunity_id>.jsonld")
+def standard_one(opportunity_id):
+    with db.read_engine().connect() as connection:
+        row = volunteering.opportunity(connection, str(opportunity_id))
+    if row is None:
+        abort(404, description="There is no open volunteering opportunity with that "
+                               "address: it may have closed.")
+    document = {"@context": vds.CONTEXT, **_activity(row)}
+    return Response(vds_dumps(document), mimetype=JSON_LD)
+
+
+def vds_dumps(document: dict) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))

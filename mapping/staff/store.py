@@ -136,14 +136,23 @@ def save_service(connection, service_id: str | None, place_id: int | None, value
             + ", ".join(f":{c}" for c in columns) + " FROM k RETURNING id"),
             {**values, "place": place_id}).scalar_one()
     else:
-        connection.execute(text(
-            "UPDATE services SET " + ", ".join(f"{c} = :{c}" for c in columns)
-            + ", updated_at = now() WHERE id = CAST(:id AS uuid) AND ("
-            + " OR ".join(f"{c} IS DISTINCT FROM :{c}" for c in columns) + ")"),
-            {**values, "id": service_id})
+        _update_changed(connection, "services", "CAST(:id AS uuid)", columns, values,
+                        service_id)
     if ward_codes is not None:
         _set_ward_area(connection, str(service_id), sorted(set(ward_codes)))
     return str(service_id)
+
+
+def _update_changed(connection, table: str, key: str, columns: list[str], values: dict,
+                    record_id) -> None:
+    """Write `columns` of the record whose id is `record_id` (`key`: the bound id as
+    the table's type), and touch updated_at, only when a value really changes (so an
+    unchanged save leaves the data version, and every ETag, alone)."""
+    connection.execute(text(
+        f"UPDATE {table} SET " + ", ".join(f"{c} = :{c}" for c in columns)
+        + f", updated_at = now() WHERE id = {key} AND ("
+        + " OR ".join(f"{c} IS DISTINCT FROM :{c}" for c in columns) + ")"),
+        {**values, "id": record_id})
 
 
 def _organisation(connection, name: str | None, website: str | None) -> str | None:
@@ -229,11 +238,8 @@ def save_opportunity(connection, opportunity_id: str | None, place_id: int,
             + ") SELECT assetmap_uuid('opportunity:editor:' || k.key), 'editor', k.key, "
             ":place, " + ", ".join(f":{c}" for c in columns) + " FROM k RETURNING id"),
             {**values, "place": place_id}).scalar_one())
-    connection.execute(text(
-        "UPDATE opportunities SET " + ", ".join(f"{c} = :{c}" for c in columns)
-        + ", updated_at = now() WHERE id = CAST(:id AS uuid) AND ("
-        + " OR ".join(f"{c} IS DISTINCT FROM :{c}" for c in columns) + ")"),
-        {**values, "id": opportunity_id})
+    _update_changed(connection, "opportunities", "CAST(:id AS uuid)", columns, values,
+                    opportunity_id)
     return opportunity_id
 
 
@@ -289,11 +295,7 @@ def save_outcome(connection, outcome_id: int | None, values: dict, recorded_by: 
             "INSERT INTO outcomes (" + ", ".join(columns) + ", recorded_by) VALUES ("
             + ", ".join(f":{c}" for c in columns) + ", :by) RETURNING id"),
             {**values, "by": recorded_by}).scalar_one()
-    connection.execute(text(
-        "UPDATE outcomes SET " + ", ".join(f"{c} = :{c}" for c in columns)
-        + ", updated_at = now() WHERE id = :id AND ("
-        + " OR ".join(f"{c} IS DISTINCT FROM :{c}" for c in columns) + ")"),
-        {**values, "id": outcome_id})
+    _update_changed(connection, "outcomes", ":id", columns, values, outcome_id)
     return outcome_id
 
 

@@ -82,27 +82,24 @@ def outcome_links(**filters) -> dict:
             "csv": url_for("impact.outcomes_csv", **filters)}
 
 
-def _outcome_filters() -> dict:
-    filters = {}
-    for name in ("initiative", "ward"):
-        value = request.args.get(name, "").strip()
-        if value:
-            filters[name] = value[:100]
+def _outcome_rows():
+    """The outcomes the query string asks for (initiative, ward), or a 400 naming an
+    unknown parameter."""
     unknown = sorted(set(request.args) - {"initiative", "ward"})
     if unknown:
-        raise ValueError(unknown[0])
-    return filters
+        return None, problem(400, "Bad request", f"unknown query parameter {unknown[0]}; "
+                             "this resource takes initiative and ward", parameter=unknown[0])
+    filters = {name: request.args[name].strip()[:100] for name in ("initiative", "ward")
+               if request.args.get(name, "").strip()}
+    with db.read_engine().connect() as connection:
+        return volunteering.outcomes(connection, **filters), None
 
 
 @bp.get("/outcomes.json")
 def outcomes_json():
-    try:
-        filters = _outcome_filters()
-    except ValueError as error:
-        return problem(400, "Bad request", f"unknown query parameter {error}; this resource "
-                       "takes initiative and ward", parameter=str(error))
-    with db.read_engine().connect() as connection:
-        rows = volunteering.outcomes(connection, **filters)
+    rows, refused = _outcome_rows()
+    if refused:
+        return refused
     return jsonify({"suppressed_below": volunteering.SUPPRESSED_BELOW,
                     "note": "Counts of people from 1 to "
                             f"{volunteering.SUPPRESSED_BELOW - 1} are suppressed (null); "
@@ -114,13 +111,9 @@ def outcomes_json():
 
 @bp.get("/outcomes.csv")
 def outcomes_csv():
-    try:
-        filters = _outcome_filters()
-    except ValueError as error:
-        return problem(400, "Bad request", f"unknown query parameter {error}; this resource "
-                       "takes initiative and ward", parameter=str(error))
-    with db.read_engine().connect() as connection:
-        rows = volunteering.outcomes(connection, **filters)
+    rows, refused = _outcome_rows()
+    if refused:
+        return refused
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     columns = [*volunteering.OUTCOME_COLUMNS, "change", "improved"]
