@@ -17,7 +17,7 @@ from mapping import queries
 from mapping.core import db
 from mapping.core.errors import problem
 from mapping.display import map_config
-from mapping.wards.councillors import class_of, classify
+from mapping.wards.councillors import class_of, classify, jsonable
 
 bp = Blueprint("impact", __name__)
 
@@ -26,10 +26,6 @@ NEED_TABLE_ROWS = 25
 
 def _version(connection) -> int:
     return connection.execute(queries.DATA_VERSION).scalar()
-
-
-def _json_ready(row: dict) -> dict:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
 @bp.get("/initiatives.json")
@@ -43,9 +39,7 @@ def initiatives():
         item["url"] = url_for("impact.initiative", initiative_id=item["id"], _external=True)
         item["latest"] = next((t for t in results if t["initiative_id"] == item["id"]), None)
     if request.path.endswith(".json"):
-        return jsonify({"initiatives": [_json_ready({**i, "latest": _json_ready(i["latest"])
-                                                     if i["latest"] else None})
-                                        for i in found]})
+        return jsonify({"initiatives": jsonable(found)})
     return render_template("councillors/initiatives.html", initiatives=found, demo=demo)
 
 
@@ -63,13 +57,12 @@ def initiative(initiative_id: str):
         demo = queries.is_demo(connection)
     totals = volunteering.totals(rows)
     if request.path.endswith(".json"):
-        return jsonify({**_json_ready(found),
+        return jsonify({**jsonable(found),
                         "opportunities": [{"id": o["id"], "title": o["title"],
                                            "place_name": o["place_name"],
                                            "ward_name": o["ward_name"]} for o in open_now],
-                        "results": [_json_ready(t) for t in totals],
-                        "outcomes": [_json_ready(r) for r in rows],
-                        "need": [_json_ready(r) for r in need[:NEED_TABLE_ROWS]],
+                        "results": jsonable(totals), "outcomes": jsonable(rows),
+                        "need": jsonable(need[:NEED_TABLE_ROWS]),
                         "links": outcome_links(initiative=initiative_id)})
     return render_template("councillors/initiative.html", initiative=found, open_now=open_now,
                            outcomes=rows, totals=totals, need=need[:NEED_TABLE_ROWS],
@@ -105,8 +98,8 @@ def outcomes_json():
                             f"{volunteering.SUPPRESSED_BELOW - 1} are suppressed (null); "
                             "scores measured on fewer than "
                             f"{volunteering.SUPPRESSED_BELOW} people are not shown.",
-                    "totals": [_json_ready(t) for t in volunteering.totals(rows)],
-                    "outcomes": [_json_ready(r) for r in rows]})
+                    "totals": jsonable(volunteering.totals(rows)),
+                    "outcomes": jsonable(rows)})
 
 
 @bp.get("/outcomes.csv")
@@ -140,7 +133,7 @@ def need():
     if request.path.endswith(".json"):
         return jsonify({"measure": measure, "title": choices[measure],
                         "walking_distance_m": volunteering.WALKING_DISTANCE_M,
-                        "lsoas": [_json_ready(r) for r in rows]})
+                        "lsoas": jsonable(rows)})
     classes = classify([r["need_score"] for r in rows])
     for row in rows:
         found = class_of(row["need_score"], classes)
