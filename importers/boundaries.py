@@ -135,6 +135,15 @@ class BoundaryImporter(Importer):
     def merge(self, connection, run_id: int) -> dict:
         hold_areas(connection, change=True)
         params = {"kind": self.area_kind, "vintage": self.vintage, "run": run_id}
+        # The council's own names win over the file's (or the derived ones), and keep the
+        # name they replace, for when they are taken away.
+        connection.execute(text(f"""
+            UPDATE area_names n SET replaced_name = s.name FROM {STAGE} s
+             WHERE s.valid AND n.kind = :kind AND n.code = s.code AND s.name <> n.name"""),
+            params)
+        connection.execute(text(f"""
+            UPDATE {STAGE} s SET name = n.name FROM area_names n
+             WHERE s.valid AND n.kind = :kind AND n.code = s.code"""), params)
         actions = dict(connection.execute(text(f"""
             SELECT CASE WHEN a.id IS NULL THEN 'insert'
                         WHEN (a.name, a.vintage, a.geom) IS DISTINCT FROM

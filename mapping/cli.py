@@ -417,5 +417,17 @@ def neighbourhoods_from_imd(deciles, tolerance, dry_run):
     _finish(report)
 
 
+@neighbourhoods.command("names")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_loading_options
+def neighbourhoods_names(path, problems_file, show, **options):
+    """Give priority neighbourhoods the council's names: a CSV of code and name. The names
+    stay when the neighbourhoods are derived again; an empty name takes one away."""
+    from importers.area_names import import_area_names
+
+    _load(import_area_names, "neighbourhoods", path, options=options,
+          problems_file=problems_file, show=show)
+
+
 if __name__ == "__main__":
     main()

@@ -62,7 +62,7 @@ def test_demo_loads_the_real_district_and_places_inside_it(runner, db):
         assert differ < area * 1e-4, (differ, area)
         assert connection.execute(text(
             "SELECT name FROM areas WHERE code = 'PN-E01011014'")).scalar() == (
-            "Dewsbury West priority neighbourhood")
+            "Dewsbury West and Batley East priority neighbourhood")
         places = connection.execute(text("""
             SELECT count(*), count(*) FILTER (WHERE ward_code IS NULL),
                    count(*) FILTER (WHERE NOT EXISTS (

@@ -166,14 +166,27 @@ def test_priority_neighbourhoods_merge_touching_deprived_lsoas(wards, db):
     assert report.rows == len(groups)
     assert report.counts == {"inserted": len(groups), "updated": 0, "unchanged": 0, "removed": 0}
     assert sorted(code for code, _ in found) == sorted(f"PN-{min(g)}" for g in groups)
-    ward_names = {name for name, _ in wards.values()}
     for code, name in found:
+        # Named after the wards holding a fifth of it or more, biggest first (shares
+        # worked out here in degrees, so a ward within 2 points of a fifth may go either way).
         group = next(g for g in groups if f"PN-{min(g)}" == code)
         union = shapely.union_all([deprived[c] for c in group])
-        biggest = max(wards.values(), key=lambda w: w[1].intersection(union).area)[0]
-        assert name.startswith(f"{biggest} priority neighbourhood"), (code, name)
-        assert name.rsplit(" priority", 1)[0] in ward_names
+        shares = sorted(((w[1].intersection(union).area / union.area, w[0])
+                         for w in wards.values()), reverse=True)
+        assert name.startswith(shares[0][1]), (code, name, shares[:3])
+        assert name.endswith("priority neighbourhood")
+        for share, ward_name in shares:
+            if share >= 0.22:
+                assert ward_name in name, (code, name, shares[:4])
+            elif share < 0.18 and ward_name not in shares[0][1]:
+                assert ward_name not in name, (code, name, shares[:4])
     assert len({name for _, name in found}) == len(found)
+    named = dict(found)
+    assert named["PN-E01011014"] == "Dewsbury West and Batley East priority neighbourhood"
+    # Two mostly in Dewsbury East, told apart by where each lies in it.
+    assert {named["PN-E01011121"], named["PN-E01011126"]} == {
+        "Dewsbury East (south-east) priority neighbourhood",
+        "Dewsbury East (north-east) priority neighbourhood"}
     # Derived again from the same deciles, nothing changes.
     again = derive_neighbourhoods(db, "1-2")
     assert again.status == "committed", again.lines()
@@ -254,3 +267,62 @@ def test_the_neighbourhoods_command_says_what_to_load_first(db, runner):
     assert wrong.exit_code == 2
     assert "--deciles '3-1': deciles run from 1 to 10, low to high" in wrong.output
     assert scalar(db, "SELECT count(*) FROM areas") == 0
+
+
+def test_neighbourhood_names_say_where_they_are():
+    from importers.neighbourhoods import neighbourhood_names
+
+    names = neighbourhood_names([
+        {"code": "PN-A", "wards": [("Dalton", 0.27), ("Newsome", 0.21), ("Ashbrow", 0.19)],
+         "dx": 0, "dy": 0},
+        {"code": "PN-B", "wards": [("Heckmondwike", 0.77), ("Liversedge and Gomersal", 0.23)],
+         "dx": 0, "dy": 0},
+        {"code": "PN-C", "wards": [("Golcar", 0.15), ("Lindley", 0.14)], "dx": 0, "dy": 0},
+        {"code": "PN-D", "wards": [("Mirfield", 1.0)], "dx": 800, "dy": 790},
+        {"code": "PN-E", "wards": [("Mirfield", 0.9)], "dx": -900, "dy": 10},
+        {"code": "PN-F", "wards": [("Batley East", 1.0)], "dx": 0, "dy": 500},
+        {"code": "PN-G", "wards": [("Batley East", 1.0)], "dx": 10, "dy": 900},
+    ])
+    assert names == {
+        "PN-A": "Dalton and Newsome priority neighbourhood",
+        "PN-B": "Heckmondwike / Liversedge and Gomersal priority neighbourhood",
+        "PN-C": "Golcar priority neighbourhood",
+        "PN-D": "Mirfield (north-east) priority neighbourhood",
+        "PN-E": "Mirfield (west) priority neighbourhood",
+        # Both to the north: numbered instead.
+        "PN-F": "Batley East (1) priority neighbourhood",
+        "PN-G": "Batley East (2) priority neighbourhood",
+    }
+
+
+def test_the_councils_names_for_neighbourhoods_win_and_stay(wards, db, runner, tmp_path):
+    """Tests the CLI: `assetmap neighbourhoods names FILE` renames, keeps the names when
+    the neighbourhoods are derived again, refuses an unknown code naming its row (and
+    changes nothing), and an empty name gives the derived name back."""
+    _load_lsoas_with_figures(db)
+    assert derive_neighbourhoods(db, "1-2").status == "committed"
+    derived = scalar(db, "SELECT name FROM areas WHERE code = 'PN-E01011038'")
+    bad = write_csv(tmp_path / "bad.csv", ["code", "name"],
+                    [["PN-E01011038", "Huddersfield town centre"], ["PN-NOPE", "Nowhere"]])
+    refused = run(runner, "neighbourhoods", "names", bad)
+    assert refused.exit_code == 1, refused.output
+    assert "row 2" in refused.output and (
+        "there is no priority neighbourhood with the code PN-NOPE") in refused.output
+    assert scalar(db, "SELECT name FROM areas WHERE code = 'PN-E01011038'") == derived
+
+    good = write_csv(tmp_path / "names.csv", ["code", "name"],
+                     [["PN-E01011038", "Huddersfield  town centre"]])
+    result = run(runner, "neighbourhoods", "names", good)
+    assert result.exit_code == 0, result.output
+    assert scalar(db, "SELECT name FROM areas WHERE code = 'PN-E01011038'") == (
+        "Huddersfield town centre")
+    again = derive_neighbourhoods(db, "1-2")
+    assert again.status == "committed", again.lines()
+    assert again.counts["updated"] == 0, again.counts
+    assert scalar(db, "SELECT name FROM areas WHERE code = 'PN-E01011038'") == (
+        "Huddersfield town centre")
+
+    cleared = write_csv(tmp_path / "clear.csv", ["code", "name"], [["PN-E01011038", ""]])
+    assert run(runner, "neighbourhoods", "names", cleared).exit_code == 0
+    assert scalar(db, "SELECT name FROM areas WHERE code = 'PN-E01011038'") == derived
+    assert scalar(db, "SELECT count(*) FROM area_names") == 0
