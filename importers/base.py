@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -320,7 +321,7 @@ class Importer:
         return {"source": self.source_name, "kind": self.run_kind,
                 "file_name": self.path.name if self.path else None,
                 "sha256": file_sha256(self.path) if self.path else None,
-                "run_by": self.options.run_by or _user(), "version": VERSION}
+                "run_by": self.options.run_by or os_user(), "version": VERSION}
 
     def _start_run(self, connection) -> int:
         return connection.execute(text(
@@ -355,7 +356,10 @@ class Importer:
                 "RETURNING id"), {**self._run_values(), **self._counts_for_run()}).scalar_one()
 
 
-def _user() -> str:
+def os_user() -> str:
+    """Who ran the command: the person behind sudo when there is one, else the login."""
+    if sudo_user := os.environ.get("SUDO_USER", "").strip():
+        return sudo_user
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers

@@ -21,6 +21,29 @@ class Problem:
         return f"{self.severity:7} {where:>11}  {self.field or '-':14} {self.reason}"
 
 
+@dataclass(frozen=True)
+class Advice:
+    """What the officer can do next, said apart from its wording: the CLI speaks of its
+    flags (`Report.lines`), the upload form of its own controls.
+    `what`: "fix-or-skip" (rows have problems, so nothing was written) or "skipped" (rows
+    with problems were left out, as asked)."""
+    what: str
+    count: int
+
+
+CLI_ADVICE = {
+    "fix-or-skip": "{rows} {has} problems, so nothing was written. Fix them and run again, "
+                   "or add --skip-invalid to load the other rows.",
+    "skipped": "{rows} with problems {was} left out (--skip-invalid).",
+}
+
+
+def rows_phrase(count: int) -> dict:
+    """The words advice about `count` rows is made of."""
+    return {"rows": "1 row" if count == 1 else f"{count:,} rows",
+            "has": "has" if count == 1 else "have", "was": "was" if count == 1 else "were"}
+
+
 @dataclass
 class Report:
     """Counts and problems of one import run."""
@@ -87,27 +110,38 @@ class Report:
                          f"{'warning' if self.warnings == 1 else 'warnings'}")
         return "; ".join(parts) + f" ({self.seconds:.1f} s{run})"
 
+    def advice(self) -> list[Advice]:
+        """What to do about the rows with problems (none after a fatal problem)."""
+        if self.fatal or not self.invalid:
+            return []
+        if self.status == "failed":
+            return [Advice("fix-or-skip", self.invalid)]
+        if self.skip_invalid:
+            return [Advice("skipped", self.invalid)]
+        return []
+
+    def hidden_problems(self, limit: int) -> int:
+        """How many problems a listing of the first `limit` leaves out."""
+        return max(0, self.errors + self.warnings - min(max(limit, 0), len(self.problems)))
+
+    def sorted_problems(self) -> list[Problem]:
+        return sorted(self.problems, key=lambda p: (p.severity != "error", p.row or 0))
+
     def lines(self, limit: int = 20) -> list[str]:
         """The report as text lines: summary, what to do, notes, then problems by row."""
         out = [self.summary()]
         if self.fatal:
             out.append(f"  {self.fatal}")
             return out
-        rows = "1 row" if self.invalid == 1 else f"{self.invalid:,} rows"
-        if self.status == "failed" and self.invalid:
-            out.append(f"  {rows} {'has' if self.invalid == 1 else 'have'} problems, so nothing "
-                       "was written. Fix them and run again, or add --skip-invalid to load the "
-                       "other rows.")
-        elif self.invalid and self.skip_invalid:
-            out.append(f"  {rows} with problems {'was' if self.invalid == 1 else 'were'} left out "
-                       "(--skip-invalid).")
+        out.extend("  " + CLI_ADVICE[a.what].format(**rows_phrase(a.count))
+                   for a in self.advice())
         out.extend(f"  {note}" for note in self.notes)
-        problems = sorted(self.problems, key=lambda p: (p.severity != "error", p.row or 0))
+        problems = self.sorted_problems()
         if problems and limit > 0:
             out.append(f"  {self.numbering}")
             for problem in problems[:limit]:
                 out.append("  " + problem.line())
-        hidden = self.errors + self.warnings - min(max(limit, 0), len(problems))
+        hidden = self.hidden_problems(limit)
         if hidden > 0:
             out.append(f"  ... and {hidden:,} more {'problem' if hidden == 1 else 'problems'} "
                        "(all of them: --problems FILE, or the import_runs table)")
@@ -117,14 +151,35 @@ class Report:
         """For import_runs.report and the web upload."""
         return _storable({
             "what": self.what, "path": self.path, "source": self.source,
-            "status": self.status, "dry_run": self.dry_run, "rows": self.rows,
-            "counts": self.counts, "invalid": self.invalid, "warnings": self.warnings,
+            "status": self.status, "dry_run": self.dry_run, "skip_invalid": self.skip_invalid,
+            "rows": self.rows, "counts": self.counts, "invalid": self.invalid,
+            "errors": self.errors, "warnings": self.warnings, "numbering": self.numbering,
             "notes": self.notes, "fatal": self.fatal, "seconds": round(self.seconds, 3),
             "problems": [{"row": p.row, "field": p.field, "reason": p.reason,
                           "severity": p.severity} for p in self.problems[:limit]],
             "problems_left_out": max(
                 0, self.errors + self.warnings - min(limit, len(self.problems))),
         })
+
+
+def from_dict(stored: dict, run_id: int | None = None) -> Report:
+    """The report again from `Report.as_dict()` (import_runs.report), for its page."""
+    problems = [Problem(p.get("row"), p.get("field"), p.get("reason", ""),
+                        p.get("severity", "error")) for p in stored.get("problems", [])]
+    errors = stored.get("errors")
+    if errors is None:  # stored before the count was kept
+        errors = sum(p.severity == "error" for p in problems)
+    report = Report(stored.get("what", ""), stored.get("path"), source=stored.get("source"),
+                    dry_run=bool(stored.get("dry_run")),
+                    skip_invalid=bool(stored.get("skip_invalid")),
+                    status=stored.get("status", "failed"), run_id=run_id,
+                    rows=stored.get("rows", 0), counts=dict(stored.get("counts") or {}),
+                    problems=problems, errors=errors, warnings=stored.get("warnings", 0),
+                    invalid=stored.get("invalid", 0), notes=list(stored.get("notes") or []),
+                    seconds=stored.get("seconds", 0.0), fatal=stored.get("fatal"))
+    if stored.get("numbering"):
+        report.numbering = stored["numbering"]
+    return report
 
 
 def _storable(value):

@@ -262,9 +262,23 @@ def _load(loader, *args, options, problems_file, show, **kwargs):
     try:
         report = loader(engine, *args, _options(**options), **kwargs)
         _note_demo_places(engine, report)
+        _audit_import(engine, report)
     finally:
         engine.dispose()
     _finish(report, problems_file, show)
+
+
+def _audit_import(engine, report) -> None:
+    """Every command-line import goes in the audit trail, under the operating-system user."""
+    from pathlib import Path
+
+    from importers.base import os_user
+    from mapping.staff import audit
+
+    with engine.begin() as connection:
+        audit.record_import(connection, None, report,
+                            file_name=Path(report.path).name if report.path else None,
+                            kind=report.what, via="command line", actor=os_user())
 
 
 def _engine():

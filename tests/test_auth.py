@@ -261,6 +261,8 @@ MATRIX = {
     # Signed in but no file chosen: 400 naming the field.
     "uploads.upload_form": (302, 400, 400, 400),
     "uploads.upload_api": (401, 400, 400, 400),
+    # No such run: 404.
+    "uploads.undo_run": (302, 404, 404, 400),
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -273,7 +275,8 @@ def test_every_write_route_is_in_the_matrix(app):
 def _arguments(endpoint, ids):
     return {"place_id": ids["place"], "report_id": ids["report"], "user_id": ids["user"],
             "token_id": ids["token"], "service_id": ids["service"],
-            "opportunity_id": ids["opportunity"], "outcome_id": ids["outcome"]}
+            "opportunity_id": ids["opportunity"], "outcome_id": ids["outcome"],
+            "run_id": 0}
 
 
 def _form(endpoint, ids):

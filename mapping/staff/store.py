@@ -437,3 +437,11 @@ def audit_latest(connection, limit: int = 200) -> list:
     return connection.execute(text(
         "SELECT id, at, actor, action, table_name, record_id, before, after FROM audit_log "
         "ORDER BY id DESC LIMIT :limit"), {"limit": limit}).mappings().all()
+
+
+def audit_for_record(connection, table: str, record_id) -> list:
+    """The entries about one record, oldest first."""
+    return connection.execute(text(
+        "SELECT id, at, actor, action, table_name, record_id, before, after FROM audit_log "
+        "WHERE table_name = :table AND record_id = :id ORDER BY id"),
+        {"table": table, "id": str(record_id)}).mappings().all()
