@@ -7,7 +7,7 @@ parameters.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import text
 
@@ -215,6 +215,44 @@ def place_page(connection, place_filter: PlaceFilter, page: int = 1) -> PlacePag
         total = sum(n for kind, n in counts.items()
                     if not place_filter.kinds or kind in place_filter.kinds)
     return PlacePage(places=[dict(r) for r in rows], total=total, page=page)
+
+
+# The places whose area served holds the words searched for though their name does not
+# ("Soothill, Batley" for "batley"), with the kinds and category asked for.
+AREA_SERVED = next(f.sql for f in ALL_DETAIL_FIELDS if f.name == "area_served")
+SERVING = f"""
+    SELECT {LISTED_COLUMNS}, {AREA_SERVED} AS area_served
+      FROM published_places p
+      LEFT JOIN areas w ON w.kind = 'ward' AND w.code = p.ward_code
+      {" ".join(kind.join for kind in KINDS.values()
+                if any(f.name == "area_served" for f in kind.fields))}
+     WHERE {AREA_SERVED} ILIKE :pattern AND p.name NOT ILIKE :pattern
+       AND (cardinality(CAST(:kinds AS text[])) = 0 OR p.kind = ANY(CAST(:kinds AS text[])))
+       AND (:category = '' OR p.categories && ARRAY[CAST(:category AS text)])
+"""
+MAX_SERVING = 50
+
+
+def serving(connection, place_filter: PlaceFilter) -> list[dict]:
+    """Places found by the area they serve rather than by their name (`covers`), in name
+    order; none unless a name is searched for."""
+    if not place_filter.q:
+        return []
+    sql, params = SERVING, {}
+    if place_filter.services:
+        # Only those whose services meet the filter, as the layer SQL finds them.
+        allowed = LayerSQL(LAYERS["places"], replace(place_filter, q="").query(10_000)).name_order()
+        sql, params = f"WITH allowed AS ({allowed.sql}) {sql} AND p.id IN (SELECT id FROM allowed)", \
+            allowed.params
+    rows = connection.execute(text(sql + " ORDER BY lower(p.name), p.id LIMIT :limit"), {
+        **params, "pattern": contains_pattern(place_filter.q), "kinds": list(place_filter.kinds),
+        "category": place_filter.category, "limit": MAX_SERVING}).mappings()
+    return [{**row, "covers": True} for row in rows]
+
+
+def contains_pattern(words: str) -> str:
+    """An ILIKE pattern matching text that contains `words` literally."""
+    return "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def origin(connection, postcode: str) -> dict | None:

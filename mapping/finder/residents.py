@@ -2,7 +2,8 @@
 which the map then enhances) and each place's permalink page. Each has a JSON twin."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
@@ -25,7 +26,10 @@ bp = Blueprint("residents", __name__)
 
 MAX_QUERY = 100
 # What the map and its list need of every place; the rest is on the place's page.
-MAP_PROPERTIES = "name,kind,categories,ward_name,location_precision"
+MAP_PROPERTIES = "name,kind,categories,ward_name,location_precision,area_served"
+# A category that is a kind's own name ("mutual aid") stands for every place of that kind:
+# a source may give its groups no categories (the national mutual aid lists give none).
+KIND_CATEGORIES = {kind.short.lower(): kind.id for kind in KINDS.values()}
 
 
 # "Open" on the finder: any time, now, or a day of the week (layers.query.parse_open).
@@ -71,6 +75,20 @@ def finder_request() -> FinderRequest:
                          int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1, problem)
 
 
+def listing_filter(place_filter: queries.PlaceFilter) -> queries.PlaceFilter:
+    """The filter the lists are found with: a kind's own category asks for that kind."""
+    kind = KIND_CATEGORIES.get(place_filter.category.lower())
+    if kind and (not place_filter.kinds or kind in place_filter.kinds):
+        return replace(place_filter, kinds=(kind,), category="")
+    return place_filter
+
+
+def counted_categories(categories: list[dict], kind_counts: dict[str, int]) -> list[dict]:
+    """The category choices, a kind's own category counting every place of that kind."""
+    return [{**c, "places": kind_counts.get(KIND_CATEGORIES[c["category"].lower()], c["places"])}
+            if c["category"].lower() in KIND_CATEGORIES else c for c in categories]
+
+
 def feed_urls() -> dict:
     """Where the map's JavaScript reads its data: the public feeds (mapping/api/feeds.py)."""
     return {"placesForMap": url_for("feeds.download_geojson", layer_id="places",
@@ -93,6 +111,8 @@ def listed(place: dict) -> dict:
             "url": url_for("residents.place", place_id=place["id"], _external=True)}
     if place.get("covers"):
         item["covers"] = True
+    if place.get("area_served"):
+        item["area_served"] = place["area_served"]
     if "distance_m" in place:
         item["distance_m"] = round(place["distance_m"], 1)
         item["distance_text"] = walking_distance(place["distance_m"], place["location_precision"])
@@ -122,11 +142,12 @@ ERROR_TITLES = {400: "Bad request", 404: "Unknown postcode",
 def index():
     asked = finder_request()
     place_filter, postcode, page_number = asked.place_filter, asked.postcode, asked.page
+    listing = listing_filter(place_filter)
     origin, status, error, notice = None, 200, None, None
     covering = []
     with db.read_engine().connect() as connection:
-        categories = queries.categories(connection)
         kind_counts = queries.kind_counts(connection)
+        categories = counted_categories(queries.categories(connection), kind_counts)
         demo = queries.is_demo(connection)
         languages = queries.languages(connection)
         loaded = postcode_search.status(connection)["postcodes"] > 0
@@ -135,7 +156,7 @@ def index():
         if origin is not None:
             # From outside the district, only places close enough to be of use.
             within = None if origin["in_district"] else queries.OUTSIDE_RADIUS_M
-            found = queries.nearest(connection, postcode.key, place_filter, within_m=within)
+            found = queries.nearest(connection, postcode.key, listing, within_m=within)
             nearest = [p for p in found if not p["extra"]]
             covering = [p for p in found if p["extra"]]
             page = queries.PlacePage(places=nearest, total=len(nearest), page=1)
@@ -143,7 +164,8 @@ def index():
                 notice = postcode_search.message("outside" if nearest else "outside_none",
                                                  origin["postcode"])
         else:
-            page = queries.place_page(connection, place_filter, page_number)
+            page = queries.place_page(connection, listing, page_number)
+            covering = queries.serving(connection, listing) if page_number == 1 else []
 
     field = "postcode"
     if asked.problem and not error:
@@ -165,7 +187,8 @@ def index():
                         "covering": [listed(p) for p in covering]})
 
     config = map_config(feeds=feed_urls(), place=place_url_template(),
-                        postcodeSearch=loaded, messages=postcode_search.MESSAGES)
+                        postcodeSearch=loaded, messages=postcode_search.MESSAGES,
+                        kindCategories=KIND_CATEGORIES)
     # A postcode that cannot be searched from still gets the whole list, with the reason.
     return render_template(
         "residents/index.html", page=page, place_filter=place_filter, postcode=postcode.text,
@@ -184,15 +207,38 @@ def place(place_id: int):
     with db.read_engine().connect() as connection:
         row = queries.place(connection, place_id)
         demo = queries.is_demo(connection)
+        ward = queries.area(connection, "ward", row["ward_code"]) \
+            if row and row["ward_code"] and not as_json else None
     if row is None:
         abort(404, description="There is no place with that number.")
-    links = [url for url in (safe_url(u) for u in (row["links"] or [])) if url]
+    links = online_links(row)
     if as_json:
         return jsonify(place_json(row, links))
+    # The ward's outline comes with the page, so it is drawn even when the basemap is not.
     config = map_config(thisPlace={"id": row["id"], "name": row["name"], "kind": row["kind"],
-                                   "geometry": row["geometry"]})
+                                   "geometry": row["geometry"]},
+                        outline={"name": ward["name"], "geometry": ward["geometry"]}
+                        if ward else None)
     return render_template("residents/place.html", place=row, links=links,
                            label=KIND_SINGULAR[row["kind"]], demo=demo, config=config)
+
+
+def same_url(url: str) -> str:
+    """A URL as compared for repeats: scheme and host in lower case, no trailing slash."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"),
+                       parts.query, parts.fragment))
+
+
+def online_links(row: dict) -> list[str]:
+    """The place's safe links, each once and none that is its website again."""
+    seen = {same_url(row["website"])} if safe_url(row["website"]) else set()
+    links = []
+    for url in filter(None, (safe_url(u) for u in (row["links"] or []))):
+        if same_url(url) not in seen:
+            seen.add(same_url(url))
+            links.append(url)
+    return links
 
 
 def place_json(row: dict, links: list[str]) -> dict:

@@ -92,14 +92,44 @@
     });
   }
 
-  function matches(feature, wanted) {
+  /* A category that is a kind's own name ("mutual aid") stands for that kind, as on the
+     server (mapping/finder/residents.py), since some sources give their groups none. */
+  function categoryKind(category) {
+    return (config.kindCategories || {})[String(category || "").toLowerCase()] || null;
+  }
+
+  function contains(value, words) {
+    return String(value || "").toLowerCase().indexOf(words.toLowerCase()) >= 0;
+  }
+
+  // Every filter but the name.
+  function matchesBesidesName(feature, wanted) {
     var properties = feature.properties || {};
     if (wanted.kinds.indexOf(properties.kind) < 0) return false;
-    if (wanted.category && (properties.categories || []).indexOf(wanted.category) < 0) return false;
-    if (wanted.q && String(properties.name).toLowerCase().indexOf(wanted.q.toLowerCase()) < 0) return false;
+    var kind = categoryKind(wanted.category);
+    if (kind && wanted.kinds.indexOf(kind) >= 0) {
+      if (properties.kind !== kind) return false;
+    } else if (wanted.category && (properties.categories || []).indexOf(wanted.category) < 0) {
+      return false;
+    }
     // Nearest results come filtered by their services already.
     if (!state.nearest && state.serviceIds && !state.serviceIds.has(feature.id)) return false;
     return true;
+  }
+
+  function matches(feature, wanted) {
+    if (wanted.q && !contains((feature.properties || {}).name, wanted.q)) return false;
+    return matchesBesidesName(feature, wanted);
+  }
+
+  /* The groups whose area served holds the words, though their name does not. */
+  function serving(wanted) {
+    if (!wanted.q || state.nearest || state.group) return [];
+    return places.filter(function (feature) {
+      var properties = feature.properties || {};
+      return contains(properties.area_served, wanted.q) && !contains(properties.name, wanted.q) &&
+        matchesBesidesName(feature, wanted);
+    }).slice(0, PAGE);
   }
 
   var collator = new Intl.Collator("en-GB", { sensitivity: "base" });
@@ -148,8 +178,9 @@
     var distance = properties.distance_m !== undefined && properties.distance_m !== null
       ? AM.el("p", { className: "result-distance", text: AM.walkingDistance(properties.distance_m, properties.location_precision) })
       : null;
-    var covers = properties.covers && state.originLabel && state.originLabel !== "your location"
-      ? AM.el("p", { className: "result-covers", text: "Serves " + state.originLabel })
+    var served = state.nearest ? state.originLabel !== "your location" && state.originLabel : properties.area_served;
+    var covers = properties.covers && served
+      ? AM.el("p", { className: "result-covers", text: "Serves " + served })
       : null;
     var button = AM.el("button", { type: "button", className: "link-button show-on-map" }, [
       "Show on map",
@@ -189,13 +220,16 @@
       "Showing 1 to " + shown + " of " + items.length.toLocaleString("en-GB") + " places" + (filtered ? "." : ", A to Z.")];
   }
 
-  function renderList(items) {
+  function renderList(items, covering) {
+    // The list is the script's from now on, with "Show more" in place of the server's pages.
+    var pages = document.querySelector(".results .pagination");
+    if (pages) pages.remove();
     var words = describe(items);
     heading.textContent = words[0];
     summary.textContent = words[1];
     list.textContent = "";
     items.slice(0, state.shown).forEach(function (feature) { list.appendChild(listItem(feature)); });
-    renderCovering();
+    renderCovering(covering || []);
     var extra = document.getElementById("results-more");
     if (extra) extra.remove();
     var controls = [];
@@ -208,7 +242,7 @@
       more.addEventListener("click", function () {
         var first = state.shown;
         state.shown += PAGE;
-        renderList(results());
+        renderList(results(), covered());
         var next = list.children[first] && list.children[first].querySelector("a");
         if (next) next.focus();
       });
@@ -217,29 +251,54 @@
     if (controls.length) list.after(AM.el("div", { id: "results-more", className: "results-more" }, controls));
   }
 
-  /* The farther groups whose area covers the postcode searched from, above the nearest. */
-  function renderCovering() {
+  /* Above the list: the farther groups whose area covers the postcode searched from, or
+     the groups whose area served holds the words searched for. */
+  function covered() {
+    if (state.group) return [];
+    if (state.nearest) return state.covering;
+    return serving(chosen()).map(function (feature) {
+      return { type: "Feature", id: feature.id, geometry: feature.geometry,
+        properties: Object.assign({}, feature.properties, { covers: true }) };
+    });
+  }
+
+  function renderCovering(covering) {
     if (!coveringSection) return;
-    var covering = state.nearest && !state.group ? state.covering : [];
     coveringList.textContent = "";
     covering.forEach(function (feature) { coveringList.appendChild(listItem(feature)); });
-    document.getElementById("covering-heading").textContent =
-      "Groups that serve " + (state.originLabel || "this postcode");
+    document.getElementById("covering-heading").textContent = state.nearest
+      ? "Groups that serve " + (state.originLabel || "this postcode")
+      : "Groups that serve “" + chosen().q + "”";
+    document.getElementById("covering-summary").textContent = state.nearest
+      ? "Their area covers this postcode, though they are based farther away."
+      : "Their name does not say so, but the area they serve does.";
     coveringSection.hidden = !covering.length;
+  }
+
+  /* After a search someone asked for, the answer is brought on screen and focused: on a
+     phone the list starts below the form and the map. */
+  var column = document.querySelector(".results-column");
+  function showResults() {
+    var target = coveringSection && !coveringSection.hidden
+      ? document.getElementById("covering-heading") : heading;
+    target.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: true });
+    // A notice about the search (outside Kirklees) is above the headings: it comes too.
+    (document.getElementById("postcode-notice") || target).scrollIntoView({ block: "start" });
   }
 
   /* `fit`: move the map to show every place listed; "jump" does so without animation, as
      on arrival, so the markers are clustered once, at the zoom they are first seen at. */
   function render(fit) {
     var items = results();
-    var covering = state.nearest && !state.group ? state.covering : [];
+    var covering = covered();
     var shown = items.concat(covering).map(markerFor).filter(Boolean);
     mapElement.setAttribute("data-ready", "false");
     clusters.clearLayers();
     var moving = fit ? fitTo(shown, fit === "jump") : false;
     clusters.addLayers(shown);
     mapElement.setAttribute("data-shown", String(items.length));
-    renderList(items);
+    renderList(items, covering);
     updateAddress();
     if (!moving) AM.ready(mapElement);
   }
@@ -255,6 +314,8 @@
     var bounds = L.latLngBounds([]);
     (near.length ? near : shown).forEach(function (marker) { bounds.extend(marker.getLatLng()); });
     if (state.origin) bounds.extend([state.origin.lat, state.origin.lon]);
+    // Nothing near a place outside the district: show where it is from the district.
+    if (state.origin && !shown.length) bounds.extend(district);
     if (!bounds.isValid()) return false;
     if (map.getBoundsZoom(bounds, false, L.point(60, 60)) < map.getMinZoom()) bounds = district;
     if (jump) {
@@ -298,7 +359,10 @@
 
   function showNotice(message) {
     clearNotice();
-    form.before(AM.el("p", { className: "notice", id: "postcode-notice", role: "status", text: message }));
+    // With the results, which a search brings on screen.
+    var notice = AM.el("p", { className: "notice", id: "postcode-notice", role: "status", text: message });
+    if (column) column.prepend(notice);
+    else form.before(notice);
   }
 
   function clearNotice() {
@@ -327,7 +391,8 @@
     });
   }
 
-  function searchNearest(from, label) {
+  /* `focus`: a search someone has just asked for, whose answer is brought on screen. */
+  function searchNearest(from, label, focus) {
     var wanted = chosen();
     var query = new URLSearchParams(from);
     query.set("limit", "20");
@@ -336,8 +401,13 @@
       render();
       return Promise.resolve();
     }
-    if (wanted.kinds.length < AM.KINDS.length) query.set("kind", wanted.kinds.join(","));
-    if (wanted.category) query.set("category", wanted.category);
+    var kind = categoryKind(wanted.category);
+    if (kind && wanted.kinds.indexOf(kind) >= 0) {
+      query.set("kind", kind);
+    } else {
+      if (wanted.kinds.length < AM.KINDS.length) query.set("kind", wanted.kinds.join(","));
+      if (wanted.category) query.set("category", wanted.category);
+    }
     serviceParams(wanted).forEach(function (value, name) { query.set(name, value); });
     query.set("covering", "true");
     if (from.postcode && config.postcodeSearch === false) {
@@ -369,6 +439,7 @@
         showNotice(from.postcode ? say("outside" + none, state.originLabel) : say("location_outside" + none));
       }
       render(true);
+      if (focus) showResults();
     }, function (error) {
       if (from.postcode && (error.status === 400 || error.status === 404 || error.status === 503)) {
         showError(say({ 400: "not_a_postcode", 404: "unknown", 503: "unavailable" }[error.status],
@@ -420,12 +491,12 @@
     state.shown = PAGE;
     if (!checkAge()) return;
     if (wanted.postcode) {
-      searchNearest({ postcode: postcodeText(wanted.postcode) });
+      searchNearest({ postcode: postcodeText(wanted.postcode) }, null, true);
     } else {
       clearError();
       clearNotice();
       clearNearest();
-      loadServices().then(function () { render(true); }, servicesFailed);
+      loadServices().then(function () { render(true); showResults(); }, servicesFailed);
     }
   });
   form.addEventListener("change", function (event) {
@@ -452,7 +523,7 @@
         searchNearest({
           lon: position.coords.longitude.toFixed(5),
           lat: position.coords.latitude.toFixed(5)
-        }, "your location");
+        }, "your location", true);
       }, function () {
         showError("We could not get your location. You can search by postcode instead.");
         render();

@@ -9,6 +9,7 @@
   var SAFE_PROTOCOLS = ["http:", "https:", "mailto:", "tel:"];
   var METRES_PER_MINUTE = 80; // 4.8 km/h, as mapping/display.py
   var WALKABLE_METRES = 8000;
+  var OUTLINE = { color: "#0b0c0c", weight: 3, fill: false, className: "area-outline" };
 
   AssetMap.KINDS = Object.keys(LETTERS);
 
@@ -109,6 +110,16 @@
       }
     });
     tiles.addTo(map);
+    // config.outline: an area the page comes with (a place's ward), drawn from the page's
+    // own data, so it is there without the basemap, and shown whole once the page's
+    // script has set its first view.
+    if (config.outline && config.outline.geometry) {
+      map.whenReady(function () {
+        var outline = L.geoJSON(config.outline.geometry, { style: OUTLINE, interactive: false });
+        if (outline.getBounds().isValid()) map.fitBounds(outline.getBounds(), { padding: [10, 10], animate: false });
+        outline.addTo(map);
+      });
+    }
     // Printing changes the map's width; redraw so tiles and shapes fill it.
     window.addEventListener("beforeprint", function () { map.invalidateSize(); });
     if (window.matchMedia) {
