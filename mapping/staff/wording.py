@@ -88,7 +88,10 @@ def web_report(report: Report, *, asked_skip: bool | None = None) -> WebReport:
     if report.fatal:
         return WebReport("Nothing was written: the file cannot be imported",
                          [for_form(report.fatal)], notes)
-    counts = [(COUNT_NAMES.get(name, name), n) for name, n in report.counts.items()]
+    # The merge's own counts first, in their order (a stored report's come back sorted).
+    ordered = [*(name for name in COUNT_NAMES if name in report.counts),
+               *(name for name in report.counts if name not in COUNT_NAMES)]
+    counts = [(COUNT_NAMES.get(name, name), report.counts[name]) for name in ordered]
     if report.status == "committed":
         advice = ([f"{rows['rows']} with problems {rows['was']} left out, as asked."]
                   if report.invalid else [])
