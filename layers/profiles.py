@@ -125,6 +125,30 @@ GAPS = text(f"""
 """)
 
 
+# Where each gap is, in words a councillor can act on: the LSOA and ward it lies in (or,
+# in a sliver where the 2011 LSOAs and 2013 wards do not quite meet, the nearest) and the
+# nearest postcode (a postcode's point is where its addresses are, so this is a street's
+# name in all but words).
+GAP_PLACES = text("""
+    SELECT g.kind, l.code AS lsoa_code, l.name AS lsoa_name, w.code AS ward_code,
+           w.name AS ward_name, pc.postcode, round(pc.distance) AS postcode_distance_m
+      FROM unnest(CAST(:kinds AS text[]), CAST(:xs AS float8[]), CAST(:ys AS float8[]))
+           AS g(kind, x, y)
+      CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(g.x, g.y), 27700) AS p) point
+      LEFT JOIN LATERAL (SELECT code, name FROM areas WHERE kind = 'lsoa'
+                          ORDER BY geom_bng <-> point.p, code LIMIT 1) l ON true
+      LEFT JOIN LATERAL (SELECT code, name FROM areas WHERE kind = 'ward'
+                          ORDER BY geom_bng <-> point.p, code LIMIT 1) w ON true
+      LEFT JOIN LATERAL (SELECT postcode, ST_Distance(geom_bng, point.p) AS distance
+                           FROM postcodes ORDER BY geom_bng <-> point.p LIMIT 1) pc
+        ON pc.distance <= :postcode_within
+""")
+# A postcode farther than this from the gap does not name where it is.
+POSTCODE_WITHIN_M = 3000
+# The distance residents are counted beyond, for each gap: a 10-minute walk.
+BEYOND_M = 800
+
+
 def _membership(kind: str) -> str:
     # Constants chosen here, never from a request; the code is a bound parameter.
     if kind == "ward":
@@ -144,10 +168,16 @@ def _gaps(connection, kind: str, code: str, area_m2: float) -> list[dict]:
                                          "ys": [w["y"] for w in worst.values()]}).mappings():
         if row["distance"] > worst[row["kind"]]["distance"]:
             worst[row["kind"]] = dict(row)
+    found = [k for k in PLACE_KINDS if k in worst]
+    where = {row["kind"]: dict(row) for row in connection.execute(GAP_PLACES, {
+        "kinds": found, "xs": [worst[k]["x"] for k in found],
+        "ys": [worst[k]["y"] for k in found],
+        "postcode_within": POSTCODE_WITHIN_M}).mappings()}
     return [{"kind": k, "distance_m": round(worst[k]["distance"]),
              "lon": round(worst[k]["lon"], 6), "lat": round(worst[k]["lat"], 6),
-             "precision_m": round(params["fine"])}
-            for k in PLACE_KINDS if k in worst]
+             "precision_m": round(params["fine"]),
+             **{key: value for key, value in where.get(k, {}).items() if key != "kind"}}
+            for k in found]
 
 
 def area_profile(connection, kind: str, code: str, *, gaps: bool = True) -> dict | None:
@@ -214,4 +244,13 @@ def area_profile(connection, kind: str, code: str, *, gaps: bool = True) -> dict
     }
     if gaps:
         profile["gaps"] = _gaps(connection, kind, code, area["area_m2"])
+        # How many of the area's residents live beyond a 10-minute walk of any place of the
+        # gap's kind: the share from the coverage, of the one residents figure the pages
+        # give (the area's population).
+        for gap in profile["gaps"]:
+            share = next(c["share"] for c in coverage
+                         if c["kind"] == gap["kind"] and c["distance_m"] == BEYOND_M)
+            gap["beyond_m"] = BEYOND_M
+            gap["residents_beyond"] = (None if share is None or population is None
+                                       else round(population * (1 - share)))
     return profile

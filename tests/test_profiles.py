@@ -12,7 +12,7 @@ import shapely
 from shapely import wkb
 from sqlalchemy import text
 
-from layers.profiles import DISTANCES_M, area_profile
+from layers.profiles import DISTANCES_M, POSTCODE_WITHIN_M, area_profile
 from layers.registry import PLACE_KINDS
 
 
@@ -123,6 +123,25 @@ def test_gaps_are_the_points_farthest_from_each_kind(demo_connection, world, cod
             {"k": gap["kind"], "lon": gap["lon"], "lat": gap["lat"]}).one()
         assert ward.buffer(1).contains(_geometry(point))
         assert check == pytest.approx(gap["distance_m"], abs=1.5)
+        # Named by the LSOA and ward it lies in and its nearest postcode.
+        gap_point = _geometry(point)
+        lsoa = min(((g.distance(gap_point), c) for (k, c), (_, g) in world["areas"].items()
+                    if k == "lsoa"))
+        assert gap["lsoa_code"] == lsoa[1] and gap["ward_code"] == code, gap
+        postcodes = demo_connection.execute(text(
+            "SELECT postcode, ST_AsBinary(geom_bng) FROM postcodes")).all()
+        nearest = min((_geometry(g).distance(gap_point), p) for p, g in postcodes)
+        if nearest[0] <= POSTCODE_WITHIN_M:
+            assert gap["postcode"] == nearest[1], (gap, nearest)
+            assert gap["postcode_distance_m"] == pytest.approx(nearest[0], abs=0.5)
+        else:  # on the moors, no postcode is near enough to say where it is
+            assert gap.get("postcode") is None, (gap, nearest)
+        # Residents beyond 800 m: the population less the share within 800 m.
+        truth = brute_force(world, "ward", code)
+        share = truth["coverage"][(gap["kind"], 800)]
+        assert gap["beyond_m"] == 800
+        assert gap["residents_beyond"] == pytest.approx(
+            truth["population"] * (1 - share), abs=0.0005 * truth["population"] + 1)
 
 
 def test_profile_api_answers_and_refuses(client, demo_data, db):

@@ -3,6 +3,7 @@ ward and priority neighbourhood with its places, profile, download and printable
 Each page has a JSON twin at the same address with `.json` on the end."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from flask import (
@@ -20,7 +21,13 @@ from layers.kinds import HUB, KINDS
 from mapping import queries
 from mapping.core import db
 from mapping.core.security import allow_inline_scripts
-from mapping.display import KIND_LABELS, KIND_SINGULAR, map_config, walking_distance
+from mapping.display import (
+    KIND_LABELS,
+    KIND_SINGULAR,
+    distance_text,
+    map_config,
+    walking_distance,
+)
 from mapping.finder.residents import place_url_template
 from mapping.finder.volunteering import when_text
 from mapping.wards import printmap
@@ -32,6 +39,8 @@ MEASURES = {
     "coverage": "Residents within walking distance of a place",
 }
 DISTANCES = (400, 800, 1600)
+# A gap this close to a postcode's point is "near" it.
+NEAR_POSTCODE_M = 200
 # Five classes of a sequential palette that reads in greyscale and to colour-blind eyes
 # (ColorBrewer YlGnBu), from few places (light) to many (dark).
 PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
@@ -85,6 +94,10 @@ def ward_rows(connection, choice: dict) -> tuple[list[dict], list[dict]]:
             row["value"] = queries.per_1000(count, row["population"])
         else:
             row["value"] = coverage_percent(connection, row["code"], choice)
+        # Classed as shown (to one decimal place), so wards whose figures read the same
+        # are the same colour.
+        if row["value"] is not None:
+            row["value"] = round(row["value"], 1)
     classes = classify([row["value"] for row in rows])
     for row in rows:
         found = class_of(row["value"], classes)
@@ -153,12 +166,40 @@ def load_area(kind: str, code: str, *, with_profile: bool = True) -> dict | None
         area["places"] = queries.area_places(connection, kind, code)
         area["profile"] = profiles.area_profile(connection, kind, code) if with_profile else None
         area["demo"] = queries.is_demo(connection)
+        # For the printed page: which data its figures are from.
+        area["data_version"] = connection.execute(queries.DATA_VERSION).scalar()
+        area["data_changed"] = connection.execute(queries.PUBLISHED_CHANGED).scalar()
         if kind == "ward":
             area.update(volunteering_of_ward(connection, code))
+    if kind == "neighbourhood" and area["profile"]:
+        # The wards it lies in, the one holding most of it first (the breadcrumb's), each
+        # with the share of the neighbourhood inside it.
+        inside = {w["code"]: w["share_inside"] for w in area["profile"]["wards"]}
+        for other in area["overlapping"]:
+            other["share_of_this_pct"] = round(100 * inside.get(other["code"], 0))
+        area["overlapping"].sort(key=lambda o: (-o["share_of_this_pct"], o["name"]))
+    # The gaps that leave most residents beyond a walk first, then the farthest.
+    area["top_gaps"] = sorted(({**gap, "where": gap_place(gap)}
+                               for gap in (area["profile"] or {}).get("gaps", [])), key=lambda g: (
+        -(g["residents_beyond"] if g["residents_beyond"] is not None else -1), -g["distance_m"]))
     counts = {k: sum(1 for p in area["places"] if p["kind"] == k) for k in KINDS}
     area["counts"] = counts
     area["per_1000"] = queries.per_1000(len(area["places"]), area["population"])
     return area
+
+
+def gap_place(gap: dict) -> str:
+    """Where a gap is, in words: "Kirklees 007A (E01011013), Batley East ward; 450 m from
+    WF17 7AA, the nearest postcode" (or "near WF17 7AA" when it is that close)."""
+    words = f"{gap['lsoa_name']} ({gap['lsoa_code']}), " if gap.get("lsoa_name") else ""
+    words += f"{gap['ward_name']} ward" if gap.get("ward_name") else "outside the wards"
+    if gap.get("postcode"):
+        if gap["postcode_distance_m"] <= NEAR_POSTCODE_M:
+            words += f"; near {gap['postcode']}"
+        else:
+            words += (f"; {distance_text(gap['postcode_distance_m'])} from {gap['postcode']}, "
+                      f"the nearest postcode")
+    return words
 
 
 def volunteering_of_ward(connection, code: str) -> dict:
@@ -180,12 +221,15 @@ def volunteering_of_ward(connection, code: str) -> dict:
 def area_links(kind: str, code: str) -> dict:
     """The area's places as downloads (the feeds, filtered to it), its map and its twin."""
     only_here = {kind: code}  # the feeds' filters are named `ward` and `neighbourhood`
+    # Absolute, so a printed page's links can be typed in and a JSON twin's followed.
     return {
-        "csv": url_for("feeds.download_csv", layer_id="places", **only_here),
-        "geojson": url_for("feeds.download_geojson", layer_id="places", **only_here),
-        "profile": url_for(f"feeds.{kind}_profile", code=code),
-        "map": url_for(f"councillors.{kind}_map", code=code),
-        "json": url_for(f"councillors.{kind}", code=code) + ".json",
+        "csv": url_for("feeds.download_csv", layer_id="places", **only_here, _external=True),
+        "geojson": url_for("feeds.download_geojson", layer_id="places", **only_here,
+                           _external=True),
+        "profile": url_for(f"feeds.{kind}_profile", code=code, _external=True),
+        "map": url_for(f"councillors.{kind}_map", code=code, _external=True),
+        "json": url_for(f"councillors.{kind}", code=code, _external=True) + ".json",
+        "page": url_for(f"councillors.{kind}", code=code, _external=True),
     }
 
 
@@ -197,8 +241,8 @@ def area_page(kind: str, code: str):
         abort(404, description=f"There is no {noun} with the code {code}.")
     links = area_links(kind, code)
     if as_json:
-        return jsonify(jsonable({**{k: v for k, v in area.items() if k != "demo"},
-                                 "links": links}))
+        return jsonify(jsonable({**{k: v for k, v in area.items()
+                                    if k not in ("demo", "top_gaps")}, "links": links}))
     config = map_config(
         area={"kind": kind, "code": code, "name": area["name"], "geometry": area["geometry"]},
         overlapping=[{"code": o["code"], "name": o["name"], "geometry": o["geometry"]}
@@ -208,12 +252,13 @@ def area_page(kind: str, code: str):
         feeds={"places": links["geojson"]},
         gaps=[{"kind": g["kind"], "lat": g["lat"], "lon": g["lon"],
                "text": f"Farthest from {KIND_LABELS[g['kind']].lower()}: "
-                       f"{walking_distance(g['distance_m'])}"}
-              for g in (area["profile"] or {}).get("gaps", [])],
+                       f"{walking_distance(g['distance_m'])}; {g['where']}"}
+              for g in area["top_gaps"]],
         place=place_url_template())
     return render_template(f"councillors/{kind}.html", area=area, links=links,
                            labels=KIND_LABELS, demo=area["demo"], config=config, noun=noun,
-                           when_text=when_text, threshold=volunteering.SUPPRESSED_BELOW)
+                           when_text=when_text, threshold=volunteering.SUPPRESSED_BELOW,
+                           today=date.today())
 
 
 def jsonable(value):

@@ -64,14 +64,29 @@
     });
     outline.addTo(map);
     map.fitBounds(outline.getBounds(), { padding: [10, 10], animate: false });
+    var gapMarkers = {};
     (config.gaps || []).forEach(function (gap) {
-      L.marker([gap.lat, gap.lon], {
+      gapMarkers[gap.kind] = L.marker([gap.lat, gap.lon], {
         icon: L.divIcon({
-          className: "gap-marker", iconSize: [24, 24],
+          className: "gap-marker gap-marker-" + gap.kind, iconSize: [24, 24],
           html: '<span class="gap-diamond" aria-hidden="true"><span>!</span></span>'
         }),
         title: gap.text, alt: gap.text, keyboard: false
       }).bindTooltip(AM.el("span", { text: gap.text })).addTo(map);
+    });
+    // "Show on the map" beside each gap in the table: centre the map on it and say so.
+    Array.prototype.forEach.call(document.querySelectorAll(".show-gap"), function (link) {
+      var marker = gapMarkers[link.getAttribute("data-kind")];
+      if (!marker) return;
+      link.hidden = false;
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        map.setView(marker.getLatLng(), 15, { animate: false });
+        marker.openTooltip();
+        element.scrollIntoView({ block: "center" });
+        element.setAttribute("data-centred-on", link.getAttribute("data-kind"));
+        AM.setStatus("The map is centred on the gap: " + marker.options.title + ".");
+      });
     });
     var clusters = L.markerClusterGroup({
       showCoverageOnHover: false, maxClusterRadius: 35, iconCreateFunction: AM.clusterIcon

@@ -5,6 +5,8 @@ council may know one by another name ("Dewsbury Moor"). A name here wins over th
 derived one, and stays when the neighbourhoods are derived again or a boundary file is
 loaded again: it belongs to the code, not to the geometry.
 
+Postcodes get a spatial index: a ward's gaps are named by the nearest postcode.
+
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-04
@@ -28,7 +30,9 @@ CREATE TABLE area_names (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (kind, code)
 )""")
+    op.execute("CREATE INDEX postcodes_geom_bng_idx ON postcodes USING gist (geom_bng)")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS postcodes_geom_bng_idx")
     op.execute("DROP TABLE IF EXISTS area_names")
