@@ -193,7 +193,7 @@ def public_requests(db, groups) -> list[str]:
             "/ogc/collections?f=html",
             "/static/js/finder.js", "/vendor/leaflet/1.9.4/leaflet.js", "/login",
             "/healthz", "/livez", "/readyz", "/admin/users", "/admin/audit", "/edit",
-            "/edit/import", "/edit/places/new",
+            "/edit/import", "/edit/imports/1", "/edit/places/new",
             "/openreferral/", "/openreferral/openapi.json", "/openreferral/services?per_page=500",
             "/openreferral/service_at_locations?per_page=500",
             f"/openreferral/service_at_locations?postcode={other_postcode}&per_page=500",

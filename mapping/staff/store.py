@@ -1,6 +1,7 @@
 """Every statement the staff side runs: editors' reads and writes of places and residents'
-reports, users and API tokens (for accounts.py), and the audit trail (for audit.py). The
-pages, accounts.py and audit.py hold no SQL of their own.
+reports, users and API tokens (for accounts.py), the audit trail (for audit.py), and
+import runs and undoing them (for runs.py). The pages, accounts.py, audit.py and runs.py
+hold no SQL of their own.
 
 Editors see the `places` table itself, hidden places and private details included; the
 public never reads through here (its reads are in queries.py and layers/, on the view
@@ -445,3 +446,135 @@ def audit_for_record(connection, table: str, record_id) -> list:
         "SELECT id, at, actor, action, table_name, record_id, before, after FROM audit_log "
         "WHERE table_name = :table AND record_id = :id ORDER BY id"),
         {"table": table, "id": str(record_id)}).mappings().all()
+
+
+# -- import runs, and undoing one (runs.py keeps the rules) --------------------------------
+
+def import_run(connection, run_id: int):
+    return connection.execute(text(
+        "SELECT id, source, kind, file_name, run_by, started_at, finished_at, status, inserted, "
+        "updated, unchanged, pruned, invalid, warnings, report, undone_at, undone_by "
+        "FROM import_runs WHERE id = :id"), {"id": run_id}).mappings().first()
+
+
+def latest_import_runs(connection, limit: int) -> list:
+    return connection.execute(text(
+        "SELECT id, source, kind, file_name, run_by, started_at, status, inserted, updated, "
+        "pruned, invalid, undone_at FROM import_runs ORDER BY id DESC LIMIT :limit"),
+        {"limit": limit}).mappings().all()
+
+
+def lock_import_run(connection, run_id: int):
+    """The run, locked, and the places table too: no edit or import may slip in between
+    the check for changes and the undo."""
+    record = connection.execute(text(
+        "SELECT id, kind, status, undone_at, undone_by FROM import_runs WHERE id = :id "
+        "FOR UPDATE"), {"id": run_id}).mappings().first()
+    if record is not None:
+        connection.execute(text("LOCK TABLE places IN SHARE ROW EXCLUSIVE MODE"))
+    return record
+
+
+UNDO_CONFLICTS = text("""
+    WITH written AS (
+        SELECT record_id::bigint AS id FROM import_run_rows
+         WHERE run_id = :run AND table_name = 'places'
+        UNION
+        SELECT id FROM places WHERE import_run_id = :run
+        UNION  -- places the run inserted that a later run has written over since
+        SELECT record_id::bigint FROM import_run_rows
+         WHERE run_id > :run AND table_name = 'places'
+           AND (before->>'import_run_id')::bigint = :run
+    ), inserted AS (
+        SELECT id FROM places WHERE import_run_id = :run
+        EXCEPT SELECT record_id::bigint FROM import_run_rows
+         WHERE run_id = :run AND table_name = 'places'
+    ), state AS (
+        SELECT w.id, p.id IS NOT NULL AS present, p.import_run_id, p.updated_at,
+               coalesce(p.name, b.before->>'name') AS name,
+               -- Changed since the run, unless the change was the undo of a later run
+               -- that put back the row as this run left it.
+               p.updated_at > r.finished_at AND NOT EXISTS (
+                   SELECT 1 FROM import_run_rows u JOIN import_runs ur ON ur.id = u.run_id
+                    WHERE u.table_name = 'places' AND u.record_id = w.id::text
+                      AND ur.undone_at = p.updated_at
+                      AND (u.before->>'import_run_id')::bigint = :run
+                      AND (u.before->>'updated_at')::timestamptz <= r.finished_at) AS changed,
+               w.id IN (SELECT id FROM inserted) AND (
+                   EXISTS (SELECT 1 FROM services s WHERE s.place_id = w.id)
+                   OR EXISTS (SELECT 1 FROM opportunities o WHERE o.place_id = w.id)
+                   OR EXISTS (SELECT 1 FROM outcomes o WHERE o.place_id = w.id)) AS in_use
+          FROM written w CROSS JOIN import_runs r
+          LEFT JOIN places p ON p.id = w.id
+          LEFT JOIN import_run_rows b ON b.run_id = :run AND b.table_name = 'places'
+                                     AND b.record_id = w.id::text
+         WHERE r.id = :run
+    )
+    SELECT id, name, CASE
+             WHEN NOT present THEN 'removed since'
+             WHEN import_run_id IS DISTINCT FROM :run THEN
+                  coalesce('written since by import run ' || import_run_id, 'changed since')
+             WHEN changed THEN
+                  'changed since, on ' || to_char(updated_at AT TIME ZONE 'Europe/London',
+                                                  'FMDD Mon YYYY "at" HH24:MI')
+             ELSE 'services, opportunities or outcomes have been added to it since'
+           END AS why
+      FROM state
+     WHERE NOT present OR import_run_id IS DISTINCT FROM :run OR changed OR in_use
+     ORDER BY id
+""")
+
+
+def undo_conflicts(connection, run_id: int) -> list:
+    """(place id, name, why) of each place the run wrote that is no longer as it left it."""
+    return connection.execute(UNDO_CONFLICTS, {"run": run_id}).all()
+
+
+def _restorable_columns(connection, table: str) -> list[str]:
+    """The columns a before-image restores: all but the key and the generated ones."""
+    return connection.execute(text(
+        "SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+        "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' AND attname NOT IN "
+        "('id', 'place_id') ORDER BY attnum"), {"t": table}).scalars().all()
+
+
+def put_back_before_run(connection, run_id: int, detail_tables) -> tuple[int, int]:
+    """Delete the places the run inserted and write back the before-images of those it
+    changed, with their detail rows (`detail_tables`, from the kind registry); returns
+    (removed, restored)."""
+    params = {"run": run_id}
+    # Rows put back carry an older run's id; they are not that run's to copy again.
+    connection.execute(text("SET LOCAL assetmap.undoing = 'on'"))
+    removed = connection.execute(text("""
+        DELETE FROM places p WHERE p.import_run_id = :run AND NOT EXISTS (
+            SELECT 1 FROM import_run_rows b WHERE b.run_id = :run
+               AND b.table_name = 'places' AND b.record_id = p.id::text)"""), params).rowcount
+    columns = _restorable_columns(connection, "places")
+    restored = connection.execute(text(
+        f"UPDATE places p SET ({', '.join(columns)}) = "
+        f"({', '.join('r.' + c for c in columns)}) FROM import_run_rows b "
+        f"CROSS JOIN LATERAL jsonb_populate_record(NULL::places, b.before) r "
+        f"WHERE b.run_id = :run AND b.table_name = 'places' AND p.id = b.record_id::bigint"),
+        params).rowcount
+    for table in detail_tables:
+        detail = _restorable_columns(connection, table)
+        connection.execute(text(
+            f"DELETE FROM {table} d USING import_run_rows b WHERE b.run_id = :run "
+            f"AND b.table_name = '{table}' AND b.before IS NULL "
+            f"AND d.place_id = b.record_id::bigint"), params)
+        update = (f"DO UPDATE SET ({', '.join(detail)}) = "
+                  f"({', '.join('EXCLUDED.' + c for c in detail)})" if detail else "DO NOTHING")
+        connection.execute(text(
+            f"INSERT INTO {table} (place_id{''.join(', ' + c for c in detail)}) "
+            f"SELECT r.place_id{''.join(', r.' + c for c in detail)} FROM import_run_rows b "
+            f"CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, b.before) r "
+            f"WHERE b.run_id = :run AND b.table_name = '{table}' AND b.before IS NOT NULL "
+            f"ON CONFLICT (place_id) {update}"), params)
+    connection.execute(text("SET LOCAL assetmap.undoing = 'off'"))
+    return removed, restored
+
+
+def mark_undone(connection, run_id: int, actor: str) -> None:
+    connection.execute(text(
+        "UPDATE import_runs SET undone_at = now(), undone_by = :actor WHERE id = :run"),
+        {"run": run_id, "actor": actor})

@@ -213,8 +213,7 @@ def run_report(run_id: int):
                   if e["after"] and "skip_invalid" in e["after"]), None)
     return render_template("editors/import_run.html", run=record, report=report,
                            web=web_report(report, asked_skip=asked), entries=entries,
-                           cannot_undo=runs.can_undo(record), conflicts=[], refused=None,
-                           kind_command=runs.kind_command(record["kind"]))
+                           cannot_undo=runs.can_undo(record), conflicts=[], refused=None)
 
 
 @bp.post("/edit/imports/<int:run_id>/undo")
@@ -240,8 +239,7 @@ def undo_run(run_id: int):
                                web=web_report(report), entries=entries,
                                cannot_undo=runs.can_undo(record), refused=str(refusal),
                                conflicts=refusal.conflicts[:runs.SHOWN_CONFLICTS],
-                               conflicts_total=len(refusal.conflicts),
-                               kind_command=runs.kind_command(record["kind"])), 409
+                               conflicts_total=len(refusal.conflicts)), 409
     flash(f"Run {run_id} undone: {undone.removed:,} places it added were removed and "
           f"{undone.restored:,} it changed were put back as they were.")
     return redirect(url_for("uploads.run_report", run_id=run_id)), 303
