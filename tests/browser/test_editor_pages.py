@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from mapping.staff import accounts
+from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -101,7 +102,7 @@ def test_every_editor_and_admin_page_passes_axe_and_names_who_is_signed_in(
 def test_an_editor_checks_a_file_imports_its_good_rows_and_undoes_it(
         browse, demo_data, db, screenshot, tmp_path):
     add_user(db, "ed@kirklees.example", "editor", "Ed Itor")
-    page = browse("/login")
+    page = browse("/login", viewport=PHONE)
     sign_in(page, "ed@kirklees.example")
     page.get_by_role("link", name="Import a file").click()
     page.select_option("#kind", "assets")
@@ -119,8 +120,10 @@ def test_an_editor_checks_a_file_imports_its_good_rows_and_undoes_it(
     expect(report.locator("h3")).to_have_text("If you import just the 2 good rows")
     expect(report.locator(".import-counts li").first).to_have_text("2 would be inserted")
     assert not re.search(r"--[a-z]", report.inner_text()), report.inner_text()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the import page is {width} px wide at 360 px"
     assert_axe_passes(page)
-    screenshot(page, "editor-import-dry-run")
+    screenshot(page, "editor-import-dry-run-phone")
 
     # The file is kept: the good rows go in without choosing it again.
     page.get_by_role("button", name="Import the 2 good rows").click()
