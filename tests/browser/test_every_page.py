@@ -55,22 +55,6 @@ EXAMPLES = {
     "/edit/outcomes/<int:outcome_id>": "SELECT min(id) AS outcome_id FROM outcomes",
     "/edit/imports/<int:run_id>": "SELECT max(id) AS run_id FROM import_runs",
 }
-# Pages that are not this sweep's to fix, each with what axe or the console reports, until
-# their owners fix them: {rule: reason}. Strict, so a fixed page fails here until its
-# entry goes.
-_STANDALONE_MAP = ("mapping/wards/printmap.py: the standalone map links no icon, so a browser "
-                   "asks /favicon.ico (404); axe landmark-one-main (no <main>) and region "
-                   "(.assetmap-caption and the Leaflet controls outside any landmark)")
-_AREA_PAGE = ("templates/councillors: axe landmark-unique, the sections labelled by "
-              "counts-heading and coverage-heading and #gaps are landmarks with the same name")
-KNOWN_PROBLEMS: dict[str, str] = {
-    "/wards/<code>": _AREA_PAGE,
-    "/neighbourhoods/<code>": _AREA_PAGE,
-    "/wards/<code>/map.html": _STANDALONE_MAP,
-    "/neighbourhoods/<code>/map.html": _STANDALONE_MAP,
-}
-
-
 def page_rules() -> list[str]:
     """The app's GET addresses that are pages, from its URL map."""
     app = create_app({"database_url": "postgresql://unused@127.0.0.1:1/unused", "TESTING": True})
@@ -115,9 +99,7 @@ def test_every_page_with_an_id_has_an_example():
     assert {rule for rule in RULES if "<" in rule} == set(EXAMPLES)
 
 
-@pytest.mark.parametrize("rule", [
-    pytest.param(rule, marks=pytest.mark.xfail(strict=True, reason=KNOWN_PROBLEMS[rule]))
-    if rule in KNOWN_PROBLEMS else rule for rule in RULES])
+@pytest.mark.parametrize("rule", RULES)
 def test_the_page_loads_quietly_and_passes_axe(rule, browse, demo_data, db, app, client,
                                               live_server, map_ready):
     from axe_playwright_python.sync_playwright import Axe
