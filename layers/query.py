@@ -70,6 +70,8 @@ class Query:
     covering: bool = False
     # Only these properties, when given (a map needs a name and a kind, not the record).
     properties: tuple[str, ...] | None = None
+    # A CQL2 filter (layers.filters), OGC API - Features Part 3.
+    filter: object | None = None
     # True when the asked-for limit was over the maximum and was lowered to it.
     clamped: bool = field(default=False, compare=False)
 
@@ -320,11 +322,11 @@ def parse_language(raw: str) -> str:
 
 
 def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True,
-                spatial: bool = True, default_limit: int = DEFAULT_LIMIT,
+                spatial: bool = True, cql: bool = False, default_limit: int = DEFAULT_LIMIT,
                 max_limit: int = MAX_LIMIT, max_bbox_area_km2: float | None = None) -> Query:
     """Read `crs` and `properties`, and when asked for the filters `layer` takes, bbox and
-    datetime, and paging, from `args`. Unknown parameters are the caller's to refuse
-    (check_known). A bbox covering more than `max_bbox_area_km2` is refused (the routes
+    datetime, and paging, from `args`; with `cql` also a CQL2 `filter` (filter-lang,
+    filter-crs). Unknown parameters are the caller's to refuse (check_known). A bbox covering more than `max_bbox_area_km2` is refused (the routes
     pass MAX_BBOX_AREA_KM2; None: no limit)."""
     values: dict = {"crs": parse_crs(single(args, "crs"), "crs")}
     for name in FILTER_PARAMETERS if filters else ():
@@ -361,6 +363,16 @@ def parse_query(layer: Layer, args, *, filters: bool = True, paging: bool = True
         raw = single(args, "datetime")
         if raw is not None:
             values["datetime"] = parse_datetime(raw)
+    if cql:
+        from layers.filters import check_lang, parse_filter
+
+        # filter-lang and filter-crs are checked even without a filter (they then say
+        # nothing), as the API definition has them: optional, each on its own.
+        lang = check_lang(single(args, "filter-lang"))
+        filter_crs = parse_crs(single(args, "filter-crs"), "filter-crs")
+        raw = single(args, "filter")
+        if raw is not None:
+            values["filter"] = parse_filter(raw, lang, filter_crs)
     if paging:
         limit, clamped = parse_limit(single(args, "limit"), default_limit, max_limit)
         values.update(limit=limit, clamped=clamped, offset=parse_offset(single(args, "offset")))

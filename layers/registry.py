@@ -7,6 +7,7 @@ by us; values from requests never enter them (see layers/sql.py).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from layers.kinds import KINDS, PRECISIONS, Field, PlaceKind, all_detail_fields
@@ -85,6 +86,14 @@ class Layer:
     @property
     def is_places(self) -> bool:
         return self.source is PLACES
+
+    @property
+    def queryables(self) -> tuple[Field, ...]:
+        """The fields a CQL2 filter may use: those read from the source's own row (a filter
+        runs before the page's joins; a joined field is there to be read, not searched)."""
+        alias = self.source.alias
+        return tuple(f for f in self.fields
+                     if set(re.findall(r"\b([a-z_]\w*)\.", f.sql)) <= {alias})
 
 
 PLACE_FIELDS = (

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.sql.elements import TextClause
 
 from layers.crs import Crs
+from layers.filters import FilterSQL
 from layers.query import Query
 from layers.registry import LAYERS, Field, Layer
 
@@ -241,6 +242,10 @@ class LayerSQL:
         bbox = self._bbox_clause()
         if bbox:
             clauses.append(bbox)
+        if q.filter is not None:
+            clauses.append(FilterSQL({f.name: f for f in self.layer.queryables},
+                                     self.source.geom, self.source.geom_bng,
+                                     self.bind).sql(q.filter))
         return " AND ".join(c for c in clauses if c != "TRUE") or "TRUE"
 
     def _service_clause(self) -> str:

@@ -14,6 +14,7 @@ from flask import Blueprint, render_template
 
 from layers import crs as crs_module
 from layers.extents import layer_extents
+from layers.filters import CONFORMANCE as FILTER_CONFORMANCE
 from layers.query import check_known, parse_query
 from layers.registry import LAYERS, Layer
 from layers.sql import LayerSQL
@@ -50,11 +51,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    *FILTER_CONFORMANCE,
 ]
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 SCHEMA_JSON = "application/schema+json"
-ITEM_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "properties")
+ITEM_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "properties",
+                   "filter", "filter-lang", "filter-crs")
 
 def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict:
     link = {"href": href, "rel": rel, "type": type_}
@@ -234,7 +237,7 @@ def queryables(api: ApiRequest, collection_id: str):
     fmt = api.negotiate(default=SCHEMA_JSON, offered=(SCHEMA_JSON, JSON, HTML))
     properties = {"geometry": {"title": "Geometry", "format": layer.geometry,
                                "x-ogc-role": "primary-geometry"}}
-    for f in layer.fields:
+    for f in layer.queryables:
         properties[f.name] = _schema(f)
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -272,7 +275,8 @@ def items(api: ApiRequest, collection_id: str):
     layer = _layer(collection_id)
     check_known(api.args, set(ITEM_PARAMETERS) | set(layer.filters))
     fmt = api.negotiate(default=GEOJSON)
-    query = parse_query(layer, api.args, max_bbox_area_km2=settings().max_bbox_area_km2)
+    query = parse_query(layer, api.args, cql=True,
+                        max_bbox_area_km2=settings().max_bbox_area_km2)
     statement = LayerSQL(layer, query)
     with db.read_engine().connect() as connection:
         if (response := unchanged(api, connection, fmt)) is not None:

@@ -7,6 +7,8 @@ declared there, and the OGC test suite refuses parameters that are not declared.
 from __future__ import annotations
 
 from layers import crs as crs_module
+from layers.filters import DRAFT_TEXT, MAX_FILTER
+from layers.filters import LANGS as FILTER_LANGS
 from layers.query import (
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
@@ -90,6 +92,20 @@ PARAMETERS = {
     "language": _query("language", "Only places with a service in this language (ISO 639 "
                                    "code, e.g. en, ur, pa).",
                        {"type": "string", "pattern": LANGUAGE_PATTERN}),
+    "filter": _query(
+        "filter", "Only features matching this CQL2 expression (OGC API - Features Part 3) "
+                  "over the collection's queryables: comparisons, LIKE, IN, BETWEEN, IS NULL, "
+                  "S_INTERSECTS, S_DWITHIN (metres), T_AFTER, T_BEFORE, T_INTERSECTS and the "
+                  "A_ array functions. A filter that cannot be read is refused (400, naming "
+                  "filter, saying why).",
+        {"type": "string", "minLength": 1, "maxLength": MAX_FILTER}),
+    "filter-lang": _query("filter-lang", "The encoding of filter (default cql2-text; "
+                                         "cql-text, the draft's name, is read as cql2-text).",
+                          {"type": "string", "enum": [*FILTER_LANGS, DRAFT_TEXT],
+                           "default": "cql2-text"}),
+    "filter-crs": _query("filter-crs", "The CRS of the geometries in filter (default CRS84).",
+                         {"type": "string", "format": "uri", "enum": CRS_URIS,
+                          "default": crs_module.CRS84.uri}),
     "kind": _query("kind", "Only places of these kinds (comma-separated).",
                    {"type": "array", "minItems": 1,
                     "items": {"type": "string", "enum": list(PLACE_KINDS)}}),
@@ -208,7 +224,9 @@ def _collection_paths(layer: Layer) -> dict:
     crs = _ref("parameters", "crs")
     item_parameters = [f, _ref("parameters", "bbox"), _ref("parameters", "bbox-crs"), crs,
                        _ref("parameters", "datetime"), _ref("parameters", "limit"),
-                       _ref("parameters", "offset"), _properties_parameter(layer)]
+                       _ref("parameters", "offset"), _properties_parameter(layer),
+                       _ref("parameters", "filter"), _ref("parameters", "filter-lang"),
+                       _ref("parameters", "filter-crs")]
     item_parameters += [_ref("parameters", name) for name in layer.filters]
     feature_id = {"name": "featureId", "in": "path", "required": True,
                   "description": "The feature's id (" + (
