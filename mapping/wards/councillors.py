@@ -290,6 +290,7 @@ def printable_map(kind: str, code: str):
     if area is None:
         abort(404, description="There is no area with that code.")
     settings = current_app.extensions["assetmap.settings"]
-    html = printmap.area_map_html(area, settings)
+    html = printmap.area_map_html(area, settings,
+                                  icon_url=url_for("static", filename="favicon.svg"))
     response = current_app.make_response(html)
     return allow_inline_scripts(response, html, settings)

@@ -35,7 +35,7 @@ class LocalMap(folium.Map):
         self.default_css = [("leaflet_css", vendor_url("leaflet", "leaflet.css"))]
 
 
-def area_map_html(area: dict, settings) -> str:
+def area_map_html(area: dict, settings, icon_url: str | None = None) -> str:
     title = f"{area['name']}: community places"
     figure = folium.Figure(title=escape_for_folium(title))
     bounds = shape(area["geometry"]).bounds
@@ -57,10 +57,18 @@ def area_map_html(area: dict, settings) -> str:
             tooltip=escape_for_folium(place["name"])).add_to(fmap)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     figure.header.add_child(folium.Element(_style()), name="assetmap_style")
+    if icon_url:
+        figure.header.add_child(folium.Element(
+            f'<link rel="icon" href="{html.escape(icon_url)}" type="image/svg+xml">'),
+            name="assetmap_icon")
     figure.html.add_child(folium.Element(_caption(area)), name="assetmap_caption")
     page = figure.render()
     # folium's page has no language and stops people zooming: both fail WCAG.
     page = page.replace("<html>", '<html lang="en-GB">', 1)
+    # The map and its key are the page's main content (one landmark holds everything).
+    page = page.replace("<body>", "<body>\n<main>", 1)
+    head, _, tail = page.rpartition("</body>")
+    page = head + "</main>\n</body>" + tail
     return page.replace("maximum-scale=1.0, user-scalable=no", "")
 
 
