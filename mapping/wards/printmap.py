@@ -83,6 +83,7 @@ def _style() -> str:
   border-radius: 50%; margin-right: 6px; vertical-align: -1px; }
 .assetmap-caption .line { display: inline-block; width: 18px; height: 0; margin-right: 6px;
   vertical-align: 3px; }
+main { display: block; position: absolute; inset: 0; }
 @media print { .leaflet-control-zoom { display: none; } }
 </style>"""
 

@@ -52,6 +52,13 @@ def test_a_ward_page_names_its_gaps_and_centres_the_map_on_each(browse, demo_dat
     kind = worst.get_attribute("id").removeprefix("gap-")
     worst.get_by_role("link", name=re.compile("Show on the map")).click()
     page.wait_for_selector(f"#map[data-centred-on='{kind}']")
+    # Leaflet moves its panes on the next frame: wait for the marker to settle in the middle.
+    page.wait_for_function("""kind => {
+        const box = document.getElementById('map').getBoundingClientRect();
+        const m = document.querySelector('.gap-marker-' + kind).getBoundingClientRect();
+        return Math.abs(m.left + m.width / 2 - (box.left + box.width / 2)) <= 3
+            && Math.abs(m.top + m.height / 2 - (box.top + box.height / 2)) <= 3;
+    }""", arg=kind, timeout=3000)
     centre = page.evaluate("""kind => {
         const box = document.getElementById('map').getBoundingClientRect();
         const m = document.querySelector('.gap-marker-' + kind).getBoundingClientRect();
