@@ -137,7 +137,12 @@ def test_nearest_walks_the_spatial_index_not_a_full_sort(demo_connection):
         text("EXPLAIN " + statement.sql), statement.params))
     assert "Index Scan using places_public_point_bng_idx" in plan, plan
     assert "Order By: (public_point_bng <-> $" in plan
-    assert "Sort Key" not in plan
+    # No sort by distance: the index gives the order. (A sort of a few mutual aid rows by
+    # place id, inside the view's join to their areas, is the planner's choice and no
+    # full sort.)
+    by_distance = [line for line in plan.splitlines()
+                   if "Sort Key" in line and ("<->" in line or "distance" in line.lower())]
+    assert not by_distance, plan
 
 
 @pytest.mark.parametrize("filters", [

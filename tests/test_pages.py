@@ -285,7 +285,9 @@ def test_the_printable_map_uses_the_apps_leaflet_and_escapes_names(client, demo_
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert sources and all(s.startswith("/vendor/") for s in sources), sources
+    # The app's own files only: Leaflet from /vendor/, the icon from /static/.
+    assert sources and all(s.startswith(("/vendor/", "/static/")) for s in sources), sources
+    assert any(s.startswith("/vendor/leaflet/") for s in sources), sources
     assert "alert(1)</script>" not in html and "${alert(2)}" not in html
     assert '<html lang="en-GB">' in html and "user-scalable=no" not in html
     policy = response.headers["Content-Security-Policy"]

@@ -144,22 +144,3 @@ def test_the_need_map_shades_every_lsoa_and_the_table_ranks_them(browse, demo_da
     assert page.locator("#need-table tbody tr").count() == 259
     screenshot(page, "need-out-and-about")
     page.watch.assert_quiet()
-
-
-@pytest.mark.parametrize("path", ["/help-out", "/help-out/{opportunity}", "/initiatives",
-                                  "/initiatives/out-and-about", "/need"])
-def test_axe_finds_no_serious_problems_on_the_im_in_pages(browse, demo_data, db, map_ready,
-                                                          path):
-    from axe_playwright_python.sync_playwright import Axe
-
-    with db.connect() as connection:
-        opportunity = connection.execute(text(
-            "SELECT id FROM published_opportunities ORDER BY id LIMIT 1")).scalar()
-    page = browse(path.format(opportunity=opportunity))
-    if path == "/need":
-        map_ready(page)
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"]
-               if v["impact"] in ("serious", "critical", "moderate")]
-    assert not serious, results.generate_report()
-    page.watch.assert_quiet()

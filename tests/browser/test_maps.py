@@ -346,16 +346,3 @@ def test_walking_distances_read_the_same_in_the_browser(browse, demo_data):
         for precision in ("exact", "area"):
             assert page.evaluate("([m, p]) => AssetMap.walkingDistance(m, p)",
                                  [metres, precision]) == walking_distance(metres, precision)
-
-
-@pytest.mark.parametrize("path", ["/", "/wards/{ward}", "/places/{place}", "/data", "/wards"])
-def test_axe_finds_no_serious_accessibility_problems(browse, demo_data, db, map_ready, path):
-    from axe_playwright_python.sync_playwright import Axe
-
-    page = browse(path.format(ward=a_ward(db), place=a_place(db)))
-    if path != "/data":
-        map_ready(page)
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, results.generate_report()
-    page.watch.assert_quiet()
