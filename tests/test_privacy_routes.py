@@ -310,3 +310,24 @@ def test_each_group_is_published_inside_its_own_ward_and_lsoa(client, db, homes)
     page = client.get(f"/wards/{homes[0]['ward_code']}").get_data(as_text=True)
     assert homes[0]["name"] in page
     assert "measured from that same point" in page
+
+
+def test_a_filter_cannot_find_a_home_by_what_is_kept_private(client, homes):
+    """A CQL2 filter reads only what is published: asking for a group by its home address,
+    postcode, phone, e-mail or a few metres round its home finds nothing, though the same
+    filter on its published name finds it (so each could fail)."""
+    items = "/ogc/collections/mutual-aid-groups/items"
+    for group in homes:
+        found = client.get(items, query_string={"filter": f"name = '{group['name']}'"})
+        assert [f["id"] for f in found.get_json()["features"]] == [group["place_id"]]
+        street = group["address"].split(",")[0]
+        for probe in (f"address LIKE '%{street}%'", f"postcode = '{group['postcode']}'",
+                      f"phone = '{group['phone']}'", f"email = '{group['email']}'",
+                      f"S_DWITHIN(geometry, POINT({group['longitude']} {group['latitude']}), 20)"):
+            response = client.get(items, query_string={"filter": probe, "limit": 10000})
+            assert response.status_code == 200, (probe, response.get_json())
+            ids = [f["id"] for f in response.get_json()["features"]]
+            assert group["place_id"] not in ids, probe
+            # The links echo the asker's own filter; the features are what is published.
+            features = json.dumps(response.get_json()["features"]).encode()
+            assert not leaks_in(features, [group]), probe
